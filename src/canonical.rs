@@ -1,0 +1,167 @@
+//! μ₄ Canonicalize: LF line endings, no trailing whitespace, exactly one
+//! final newline; output paths normalized, kept inside the output folder, and
+//! unique.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::inputs::sha256_hex;
+use crate::manifest::Manifest;
+use crate::paths::{self, PathProblem};
+use crate::render::Rendered;
+
+/// The folder that holds the receipt, the audit log and the lock.
+pub const GGEN_DIR: &str = ".ggen";
+
+/// A generated file, ready to compare or write.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Path relative to the manifest folder, `/` separators.
+    pub path: String,
+    /// Canonical content.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`.
+    pub sha256: String,
+    /// Index of the rule that produced it.
+    pub rule: usize,
+}
+
+/// Canonical form of a rendered text.
+pub fn canonical_text(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in text.split('\n') {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let trimmed = out.trim_end_matches('\n').len();
+    out.truncate(trimmed);
+    out.push('\n');
+    out
+}
+
+/// Runs μ₄: canonical texts, checked paths, sorted by path. `inputs` are
+/// the manifest-relative paths of every input, which no output may replace.
+pub fn canonicalize(
+    manifest: &Manifest,
+    rendered: Vec<Rendered>,
+    inputs: &BTreeSet<String>,
+) -> Result<Vec<Output>> {
+    let mut outputs: BTreeMap<String, (Output, Option<usize>)> = BTreeMap::new();
+    for r in rendered {
+        let rule = &manifest.generation.rules[r.rule];
+        let origin = match r.row {
+            Some(k) => format!("rule `{}` (row {})", rule.name, k + 1),
+            None => format!("rule `{}`", rule.name),
+        };
+        let at = manifest.location(&rule.output_file_span);
+        let relative = match paths::normalize_relative(&r.path) {
+            Ok(p) if p.is_empty() => {
+                return Err(Error::at(
+                    ErrorKind::Template,
+                    at,
+                    format!("{origin} renders an empty output path"),
+                ));
+            }
+            Ok(p) => p,
+            Err(problem @ (PathProblem::Absolute | PathProblem::Escapes)) => {
+                return Err(Error::at(
+                    ErrorKind::Write,
+                    at,
+                    format!(
+                        "{origin} would write `{}`, which {} and so lies outside the output folder",
+                        r.path,
+                        problem.describe()
+                    ),
+                )
+                .with_help(
+                    "output paths are relative to [generation] output_dir and must stay inside it",
+                ));
+            }
+            Err(problem) => {
+                return Err(Error::at(
+                    ErrorKind::Template,
+                    at,
+                    format!(
+                        "{origin} renders the output path `{}`, which {}",
+                        r.path.escape_debug(),
+                        problem.describe()
+                    ),
+                ));
+            }
+        };
+        let path = paths::join(&manifest.generation.output_dir, &relative);
+        if path == GGEN_DIR || path.starts_with(&format!("{GGEN_DIR}/")) {
+            return Err(Error::at(
+                ErrorKind::Write,
+                at,
+                format!("{origin} would write `{path}`, inside ggen's own folder {GGEN_DIR}/"),
+            ));
+        }
+        if inputs.contains(&path) {
+            return Err(Error::at(
+                ErrorKind::Write,
+                at,
+                format!("{origin} would overwrite `{path}`, which is one of the sync's inputs"),
+            ));
+        }
+        if paths::escapes_through_symlink(&manifest.root, &path) {
+            return Err(Error::at(
+                ErrorKind::Write,
+                at,
+                format!(
+                    "{origin} would write `{path}` through a symbolic link that leads outside the project"
+                ),
+            ));
+        }
+        if let Some((first, first_row)) = outputs.get(&path) {
+            let first_rule = &manifest.generation.rules[first.rule].name;
+            let first_origin = match first_row {
+                Some(k) => format!("rule `{first_rule}` (row {})", k + 1),
+                None => format!("rule `{first_rule}`"),
+            };
+            return Err(Error::at(
+                ErrorKind::Template,
+                at,
+                format!("{origin} and {first_origin} both render the path `{path}`"),
+            )
+            .with_help("make output_file depend on the row (for example `src/{{ name }}.erl`) so each file has its own path"));
+        }
+        let text = canonical_text(&r.text);
+        let bytes = text.into_bytes();
+        let output = Output {
+            sha256: sha256_hex(&bytes),
+            path: path.clone(),
+            bytes,
+            rule: r.rule,
+        };
+        outputs.insert(path, (output, r.row));
+    }
+    let outputs: Vec<Output> = outputs.into_values().map(|(o, _)| o).collect();
+    for pair in outputs.windows(2) {
+        if pair[1].path.starts_with(&format!("{}/", pair[0].path)) {
+            return Err(Error::at(
+                ErrorKind::Template,
+                manifest.location(&manifest.generation.rules[pair[1].rule].output_file_span),
+                format!(
+                    "`{}` is generated as a file, so `{}` cannot be generated inside it",
+                    pair[0].path, pair[1].path
+                ),
+            ));
+        }
+    }
+    Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_canonical() {
+        assert_eq!(canonical_text("a  \r\nb\t\r\n\n\n"), "a\nb\n");
+        assert_eq!(canonical_text("a"), "a\n");
+        assert_eq!(canonical_text(""), "\n");
+        assert_eq!(canonical_text("x\n\n  y \n"), "x\n\n  y\n");
+    }
+}

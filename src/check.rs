@@ -1,0 +1,158 @@
+//! The two CI gates: `sync --check` compares a fresh [`Plan`] with the disk
+//! and prints a unified diff per changed file; `verify` re-hashes the files a
+//! receipt names, without rendering anything.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use similar::TextDiff;
+
+use crate::error::{Error, ErrorKind, Location, Result, display_path};
+use crate::inputs::sha256_hex;
+use crate::plan::{Action, Plan};
+use crate::receipt::{RECEIPT_PATH, Statement};
+
+/// What `--check` prints: one entry per file that would change, then the
+/// receipt if it would. Empty when everything is in sync.
+pub fn drift_report(plan: &Plan) -> String {
+    let mut out = String::new();
+    for file in &plan.files {
+        match file.action {
+            Action::Created => {
+                let _ = writeln!(out, "would create: {}", file.path);
+            }
+            Action::Removed => {
+                let _ = writeln!(out, "would remove: {}", file.path);
+            }
+            Action::Updated => {
+                let old = file.disk.as_deref().unwrap_or_default();
+                let new = file.content.as_deref().unwrap_or_default();
+                out.push_str(&unified_diff(&file.path, old, new));
+            }
+            Action::Unchanged | Action::Kept => {}
+        }
+    }
+    if plan.receipt_changed() {
+        let verb = if plan.old_receipt.is_some() {
+            "update"
+        } else {
+            "create"
+        };
+        let _ = writeln!(out, "would {verb}: {RECEIPT_PATH}");
+    }
+    out
+}
+
+/// A unified diff of two versions of `path` (or a note when either is not text).
+pub fn unified_diff(path: &str, old: &[u8], new: &[u8]) -> String {
+    match (std::str::from_utf8(old), std::str::from_utf8(new)) {
+        (Ok(old), Ok(new)) => TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string(),
+        _ => format!("Binary files a/{path} and b/{path} differ\n"),
+    }
+}
+
+/// One difference `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// `modified`, `missing` or `input changed`.
+    pub kind: MismatchKind,
+    /// Path relative to the manifest folder.
+    pub path: String,
+}
+
+/// The kinds of `verify` mismatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MismatchKind {
+    /// An output's bytes differ from the receipt.
+    #[serde(rename = "modified")]
+    Modified,
+    /// An output named by the receipt is gone.
+    #[serde(rename = "missing")]
+    Missing,
+    /// An input's bytes differ from the receipt, or it is gone.
+    #[serde(rename = "input changed")]
+    InputChanged,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            MismatchKind::Modified => "modified",
+            MismatchKind::Missing => "missing",
+            MismatchKind::InputChanged => "input changed",
+        };
+        write!(f, "{kind}: {}", self.path)
+    }
+}
+
+/// What `verify` checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Outputs named by the receipt.
+    pub outputs: usize,
+    /// Inputs named by the receipt.
+    pub inputs: usize,
+    /// Every difference, inputs first, each group sorted by path.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// Re-hashes every input and output the receipt at `receipt` names, paths
+/// being relative to `root`.
+pub fn verify(root: &Path, receipt: &Path) -> Result<Verification> {
+    let bytes = std::fs::read(receipt).map_err(|e| {
+        let err = Error::io(ErrorKind::Write, receipt, "read the receipt", &e);
+        if e.kind() == std::io::ErrorKind::NotFound {
+            err.with_help("run `ggen sync` to generate the outputs and their receipt")
+        } else {
+            err
+        }
+    })?;
+    let statement = Statement::parse(&bytes).map_err(|e| {
+        Error::at(
+            ErrorKind::Write,
+            Location::file(display_path(receipt)),
+            format!("the receipt is not a valid ggen receipt: {e}"),
+        )
+    })?;
+    let hash_of = |rel: &str| -> Result<Option<String>> {
+        let path = root.join(rel);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(sha256_hex(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(ErrorKind::Write, &path, "read it", &e)),
+        }
+    };
+    let mut mismatches = Vec::new();
+    let dependencies = &statement.predicate.build_definition.resolved_dependencies;
+    for dep in dependencies {
+        if hash_of(&dep.name)?.as_deref() != Some(dep.digest.sha256.as_str()) {
+            mismatches.push(Mismatch {
+                kind: MismatchKind::InputChanged,
+                path: dep.name.clone(),
+            });
+        }
+    }
+    for subject in &statement.subject {
+        match hash_of(&subject.name)? {
+            None => mismatches.push(Mismatch {
+                kind: MismatchKind::Missing,
+                path: subject.name.clone(),
+            }),
+            Some(h) if h != subject.digest.sha256 => mismatches.push(Mismatch {
+                kind: MismatchKind::Modified,
+                path: subject.name.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    Ok(Verification {
+        outputs: statement.subject.len(),
+        inputs: dependencies.len(),
+        mismatches,
+    })
+}

@@ -1,0 +1,122 @@
+//! The command line, as clap derive types. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Generate working Erlang/OTP and Rust job-worker systems from an RDF
+/// ontology, with a receipt that proves the code matches its specification.
+#[derive(Debug, Parser)]
+#[command(name = "ggen", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the five stages and bring the outputs in line with the ontology.
+    Sync(SyncArgs),
+    /// Re-hash every input and output named in the receipt.
+    Verify(VerifyArgs),
+    /// Create a ready-to-sync project.
+    Init(InitArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable lines.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `ggen sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The manifest; paths in it are relative to its folder.
+    #[arg(long, value_name = "PATH", default_value = "ggen.toml")]
+    pub manifest: PathBuf,
+
+    /// Append a line with stage timings and counts to .ggen/audit.jsonl.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub audit: Option<bool>,
+
+    /// Run every stage and print what would change; write nothing.
+    #[arg(long, alias = "dry_run")]
+    pub dry_run: bool,
+
+    /// Like --dry-run, then exit 1 with a diff if anything would change.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    /// Overwrite (and remove) generated files that were edited by hand.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only this generation rule (repeatable); other rules' outputs stay as they are.
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+
+    /// Stop after normalizing, extracting and parsing templates.
+    #[arg(long, alias = "validate_only", conflicts_with_all = ["dry_run", "check", "force"])]
+    pub validate_only: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print stage timings, counts and unchanged files too.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `ggen verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The manifest; the receipt and every path in it are relative to its folder.
+    #[arg(long, value_name = "PATH", default_value = "ggen.toml")]
+    pub manifest: PathBuf,
+
+    /// The receipt to check [default: .ggen/receipt.json beside the manifest].
+    #[arg(long, value_name = "PATH")]
+    pub receipt: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Target language(s) of a new project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// An Erlang/OTP application (rebar3, poolboy).
+    Erlang,
+    /// A Rust crate (tokio).
+    Rust,
+    /// Both, in erlang/ and rust/.
+    Both,
+}
+
+/// `ggen init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which target(s) to generate.
+    #[arg(long, value_enum, default_value_t = Lang::Erlang)]
+    pub lang: Lang,
+
+    /// The project name [default: the folder's name, made a valid Erlang atom and crate name].
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Where to create the project (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}

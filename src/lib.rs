@@ -1,0 +1,26 @@
+//! ggen turns an RDF ontology into working source code in five stages:
+//!
+//! manifest → μ₁ [`normalize`] (graph) → μ₂ [`extract`] (rows) →
+//! μ₃ [`render`] (texts) → μ₄ [`canonical`] (outputs) → μ₅ [`receipt`]
+//!
+//! [`plan`] runs them into a [`plan::Plan`] without touching the disk;
+//! [`write`] applies a plan, [`check`] compares one with the disk, and
+//! [`commands`] puts a command line around them.
+
+pub mod canonical;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod extract;
+pub mod init;
+pub mod inputs;
+pub mod manifest;
+pub mod names;
+pub mod normalize;
+pub mod paths;
+pub mod plan;
+pub mod receipt;
+pub mod render;
+pub mod sparql;
+pub mod write;

@@ -1,0 +1,22 @@
+//! The `ggen` binary: parse the command line, run the command, exit with its code.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use ggen::cli::{Cli, Command};
+use ggen::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let code = match &cli.command {
+        Command::Sync(args) => commands::sync(args, &mut out, &mut err),
+        Command::Verify(args) => commands::verify(args, &mut out, &mut err),
+        Command::Init(args) => commands::init(args, &mut out, &mut err),
+    };
+    let _ = out.flush();
+    ExitCode::from(code)
+}

@@ -1,0 +1,407 @@
+//! Runs μ₁–μ₅ into a [`Plan`]: every output with what a sync would do to it,
+//! and the new receipt. Reads the disk, never writes it: `sync` applies the
+//! plan, `--dry-run` prints it, `--check` diffs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::canonical::{self, Output};
+use crate::error::{Error, ErrorKind, Result};
+use crate::extract;
+use crate::inputs::{Inputs, sha256_hex};
+use crate::manifest::Manifest;
+use crate::normalize;
+use crate::receipt::{RECEIPT_PATH, Statement};
+use crate::render::Templates;
+use crate::sparql::Engine;
+
+/// The five stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// μ₁.
+    Normalize,
+    /// μ₂.
+    Extract,
+    /// μ₃.
+    Render,
+    /// μ₄.
+    Canonicalize,
+    /// μ₅.
+    Receipt,
+}
+
+impl Stage {
+    /// All stages in order.
+    pub const ALL: [Stage; 5] = [
+        Stage::Normalize,
+        Stage::Extract,
+        Stage::Render,
+        Stage::Canonicalize,
+        Stage::Receipt,
+    ];
+
+    /// The stage's line, without the mark.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Normalize => "[μ₁] Normalizing RDF ontology...",
+            Stage::Extract => "[μ₂] Extracting entities via SPARQL...",
+            Stage::Render => "[μ₃] Rendering templates (Tera)...",
+            Stage::Canonicalize => "[μ₄] Canonicalizing outputs...",
+            Stage::Receipt => "[μ₅] Generating receipt...",
+        }
+    }
+
+    /// A short name for logs and JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stage::Normalize => "normalize",
+            Stage::Extract => "extract",
+            Stage::Render => "render",
+            Stage::Canonicalize => "canonicalize",
+            Stage::Receipt => "receipt",
+        }
+    }
+}
+
+/// What a sync does to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Not on disk yet.
+    Created,
+    /// On disk with other bytes.
+    Updated,
+    /// On disk with the same bytes: not touched.
+    Unchanged,
+    /// Owned by the previous receipt, no longer generated: deleted.
+    Removed,
+    /// No longer generated but edited by hand: left in place (deleted with `--force`).
+    Kept,
+}
+
+/// One file of the plan.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    /// Path relative to the manifest folder.
+    pub path: String,
+    /// What happens to it.
+    pub action: Action,
+    /// The rule that generates (or generated) it.
+    pub rule: Option<String>,
+    /// The new bytes (for created and updated files).
+    pub content: Option<Vec<u8>>,
+    /// The bytes on disk when the plan was made, if any.
+    pub disk: Option<Vec<u8>>,
+    /// The file differs from what the previous receipt recorded (or the receipt
+    /// never owned it): somebody edited it.
+    pub hand_edited: bool,
+    /// The previous receipt lists the file.
+    pub owned: bool,
+}
+
+/// Everything a sync would do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Every generated, removed or kept file, sorted by path.
+    pub files: Vec<FilePlan>,
+    /// The new receipt's bytes.
+    pub receipt: Vec<u8>,
+    /// The receipt on disk, if any.
+    pub old_receipt: Option<Vec<u8>>,
+    /// Facts for reports and the audit log.
+    pub stats: Stats,
+}
+
+/// Counts and timings of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Quads in the normalized graph.
+    pub quads: usize,
+    /// SHA-256 of the canonical graph.
+    pub graph_digest: String,
+    /// Rows extracted, over all rules.
+    pub rows: usize,
+    /// Files generated per rule name.
+    pub files_per_rule: BTreeMap<String, usize>,
+    /// Time spent in each stage.
+    pub timings: Vec<(Stage, Duration)>,
+}
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only these generation rules (all when empty).
+    pub rules: Vec<String>,
+    /// Overwrite and remove files edited by hand.
+    pub force: bool,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything on disk.
+    pub fn changes_anything(&self) -> bool {
+        self.receipt_changed()
+            || self
+                .files
+                .iter()
+                .any(|f| !matches!(f.action, Action::Unchanged | Action::Kept))
+    }
+
+    /// Whether the receipt's bytes change.
+    pub fn receipt_changed(&self) -> bool {
+        self.old_receipt.as_deref() != Some(&self.receipt[..])
+    }
+
+    /// The files with a given action.
+    pub fn with_action(&self, action: Action) -> impl Iterator<Item = &FilePlan> {
+        self.files.iter().filter(move |f| f.action == action)
+    }
+}
+
+/// Indices of the rules `names` selects (all when empty), or a usage error.
+pub fn select_rules(manifest: &Manifest, names: &[String]) -> Result<Vec<usize>> {
+    let rules = &manifest.generation.rules;
+    if names.is_empty() {
+        return Ok((0..rules.len()).collect());
+    }
+    let mut selected = BTreeSet::new();
+    for name in names {
+        match rules.iter().position(|r| &r.name == name) {
+            Some(i) => {
+                selected.insert(i);
+            }
+            None => {
+                let known: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+                let nearest = known
+                    .iter()
+                    .min_by_key(|k| strsim::damerau_levenshtein(name, k))
+                    .filter(|k| strsim::damerau_levenshtein(name, k) <= 3);
+                let help = match nearest {
+                    Some(k) => format!("did you mean `{k}`? (rules: {})", known.join(", ")),
+                    None => format!("rules in {}: {}", manifest.shown_file(), known.join(", ")),
+                };
+                return Err(Error::usage(format!(
+                    "--rule `{name}`: no generation rule has that name"
+                ))
+                .with_help(help));
+            }
+        }
+    }
+    Ok(selected.into_iter().collect())
+}
+
+/// Parses everything and runs μ₁ and μ₂, plus template parsing: `--validate-only`.
+pub fn validate(
+    manifest: &Manifest,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Stats> {
+    let selected = select_rules(manifest, &options.rules)?;
+    let mut inputs = Inputs::new(manifest);
+    let engine = Engine::new(
+        &manifest.ontology.prefixes,
+        manifest.ontology.base_iri.as_deref(),
+    );
+    let mut stats = Stats::default();
+    let started = Instant::now();
+    let graph = normalize::normalize(manifest, &mut inputs, &engine)?;
+    stats.timings.push((Stage::Normalize, started.elapsed()));
+    stats.quads = graph.quads;
+    stats.graph_digest = graph.digest.clone();
+    progress(Stage::Normalize);
+    let started = Instant::now();
+    let rows = extract::extract(manifest, &mut inputs, &engine, &graph, &selected)?;
+    stats.rows = rows.iter().map(|r| r.rows.len()).sum();
+    stats.timings.push((Stage::Extract, started.elapsed()));
+    progress(Stage::Extract);
+    Templates::load(manifest, &mut inputs, &selected)?;
+    Ok(stats)
+}
+
+/// Runs the five stages and compares the result with the disk.
+pub fn plan(
+    manifest: &Manifest,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Plan> {
+    let selected = select_rules(manifest, &options.rules)?;
+    let mut inputs = Inputs::new(manifest);
+    let engine = Engine::new(
+        &manifest.ontology.prefixes,
+        manifest.ontology.base_iri.as_deref(),
+    );
+    let mut stats = Stats::default();
+    let mut timed = |stage: Stage, started: Instant, stats: &mut Stats| {
+        stats.timings.push((stage, started.elapsed()));
+        progress(stage);
+    };
+
+    let started = Instant::now();
+    let graph = normalize::normalize(manifest, &mut inputs, &engine)?;
+    stats.quads = graph.quads;
+    stats.graph_digest = graph.digest.clone();
+    timed(Stage::Normalize, started, &mut stats);
+
+    let started = Instant::now();
+    let rows = extract::extract(manifest, &mut inputs, &engine, &graph, &selected)?;
+    stats.rows = rows.iter().map(|r| r.rows.len()).sum();
+    drop(graph);
+    timed(Stage::Extract, started, &mut stats);
+
+    let started = Instant::now();
+    let templates = Templates::load(manifest, &mut inputs, &selected)?;
+    let rendered = templates.render(manifest, &selected, &rows)?;
+    drop(rows);
+    timed(Stage::Render, started, &mut stats);
+
+    let started = Instant::now();
+    let input_paths: BTreeSet<String> = inputs.digests().keys().cloned().collect();
+    let outputs = canonical::canonicalize(manifest, rendered, &input_paths)?;
+    for output in &outputs {
+        let rule = &manifest.generation.rules[output.rule].name;
+        *stats.files_per_rule.entry(rule.clone()).or_default() += 1;
+    }
+    timed(Stage::Canonicalize, started, &mut stats);
+
+    let started = Instant::now();
+    let plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
+    let mut plan = plan;
+    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
+    Ok(plan)
+}
+
+/// μ₅ without writing: the new receipt, and each file's action against the
+/// disk and the previous receipt.
+fn compare(
+    manifest: &Manifest,
+    selected: &[usize],
+    outputs: Vec<Output>,
+    inputs: &Inputs,
+    stats: Stats,
+    options: &Options,
+) -> Result<Plan> {
+    let receipt_path = manifest.resolve(RECEIPT_PATH);
+    let old_receipt = read_if_exists(manifest, RECEIPT_PATH)?;
+    let previous = match &old_receipt {
+        Some(bytes) => match Statement::parse(bytes) {
+            Ok(statement) => Some(statement.outputs()),
+            Err(e) if options.force => {
+                let _ = e;
+                None
+            }
+            Err(e) => {
+                return Err(Error::at(
+                    ErrorKind::Write,
+                    crate::error::Location::file(crate::error::display_path(&receipt_path)),
+                    format!("the previous receipt cannot be read: {e}"),
+                )
+                .with_help("without it ggen cannot tell generated files from hand edits; run `ggen sync --force` to regenerate everything"));
+            }
+        },
+        None => None,
+    };
+    let previous = previous.unwrap_or_default();
+    let selected_names: BTreeSet<&str> = selected
+        .iter()
+        .map(|&i| manifest.generation.rules[i].name.as_str())
+        .collect();
+    let all_names: BTreeSet<&str> = manifest
+        .generation
+        .rules
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+
+    let mut files = Vec::new();
+    let mut subjects: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let generated: BTreeSet<String> = outputs.iter().map(|o| o.path.clone()).collect();
+
+    for output in outputs {
+        let rule = manifest.generation.rules[output.rule].name.clone();
+        let disk = read_if_exists(manifest, &output.path)?;
+        let recorded = previous.get(&output.path).map(|(sha, _)| sha.as_str());
+        let (action, hand_edited) = match &disk {
+            None => (Action::Created, false),
+            Some(bytes) if *bytes == output.bytes => (Action::Unchanged, false),
+            Some(bytes) => (
+                Action::Updated,
+                recorded != Some(sha256_hex(bytes).as_str()),
+            ),
+        };
+        subjects.insert(output.path.clone(), (output.sha256.clone(), rule.clone()));
+        files.push(FilePlan {
+            path: output.path,
+            action,
+            rule: Some(rule),
+            content: matches!(action, Action::Created | Action::Updated).then_some(output.bytes),
+            disk,
+            hand_edited,
+            owned: recorded.is_some(),
+        });
+    }
+
+    for (path, (sha, rule)) in &previous {
+        if generated.contains(path) {
+            continue;
+        }
+        // With --rule, outputs of the other rules stay as they are.
+        let other_rule = rule
+            .as_deref()
+            .is_some_and(|r| all_names.contains(r) && !selected_names.contains(r));
+        if other_rule {
+            subjects.insert(
+                path.clone(),
+                (sha.clone(), rule.clone().unwrap_or_default()),
+            );
+            continue;
+        }
+        let Some(disk) = read_if_exists(manifest, path)? else {
+            continue;
+        };
+        let edited = sha256_hex(&disk) != *sha;
+        files.push(FilePlan {
+            path: path.clone(),
+            action: if edited && !options.force {
+                Action::Kept
+            } else {
+                Action::Removed
+            },
+            rule: rule.clone(),
+            content: None,
+            disk: Some(disk),
+            hand_edited: edited,
+            owned: true,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let rules = manifest
+        .generation
+        .rules
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let statement = Statement::new(
+        manifest.file_name(),
+        rules,
+        stats.graph_digest.clone(),
+        stats.quads,
+        &subjects,
+        inputs.digests(),
+    );
+    Ok(Plan {
+        files,
+        receipt: statement.to_bytes(),
+        old_receipt,
+        stats,
+    })
+}
+
+/// The bytes of `rel` if it exists; a directory or an unreadable file is an error.
+fn read_if_exists(manifest: &Manifest, rel: &str) -> Result<Option<Vec<u8>>> {
+    let path = manifest.resolve(rel);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(ErrorKind::Write, &path, "read it", &e)),
+    }
+}

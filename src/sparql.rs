@@ -1,0 +1,207 @@
+//! SPARQL on the in-memory store: parsing with the standard prefixes
+//! predeclared, syntax errors mapped to `file:line:col`, and the `ggen:`
+//! functions (`http://ggen.dev/fn#snake_case` …) available in every query.
+
+use std::collections::BTreeMap;
+
+use oxigraph::model::{Literal, NamedNode, Term};
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::store::Store;
+use spargebra::algebra::GraphPattern;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::inputs::Text;
+use crate::names;
+
+/// Namespace of the functions ggen adds to SPARQL.
+pub const FN_NAMESPACE: &str = "http://ggen.dev/fn#";
+
+/// Prefixes every Turtle file and query may use without declaring them.
+pub const STANDARD_PREFIXES: &[(&str, &str)] = &[
+    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
+];
+
+/// The form of a parsed query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// SELECT.
+    Select,
+    /// CONSTRUCT.
+    Construct,
+    /// ASK.
+    Ask,
+    /// DESCRIBE.
+    Describe,
+}
+
+impl Form {
+    fn name(self) -> &'static str {
+        match self {
+            Form::Select => "SELECT",
+            Form::Construct => "CONSTRUCT",
+            Form::Ask => "ASK",
+            Form::Describe => "DESCRIBE",
+        }
+    }
+}
+
+/// A parsed query and where it came from.
+#[derive(Clone)]
+pub struct Query {
+    /// The text, for error locations.
+    pub text: Text,
+    /// What it was parsed into.
+    parsed: spargebra::Query,
+}
+
+/// Builds queries with the manifest's prefixes and evaluates them.
+#[derive(Clone)]
+pub struct Engine {
+    prefixes: Vec<(String, String)>,
+    base_iri: Option<String>,
+    evaluator: SparqlEvaluator,
+}
+
+impl Engine {
+    /// An engine knowing the standard prefixes, `ggen:`, and `extra` prefixes.
+    pub fn new(extra: &BTreeMap<String, String>, base_iri: Option<&str>) -> Self {
+        let mut prefixes: Vec<(String, String)> = STANDARD_PREFIXES
+            .iter()
+            .map(|(p, i)| (p.to_string(), i.to_string()))
+            .collect();
+        prefixes.push(("ggen".into(), FN_NAMESPACE.into()));
+        prefixes.extend(extra.iter().map(|(p, i)| (p.clone(), i.clone())));
+        let mut evaluator = SparqlEvaluator::new();
+        for &(name, convert) in names::CONVERSIONS {
+            let iri = NamedNode::new_unchecked(format!("{FN_NAMESPACE}{name}"));
+            evaluator = evaluator.with_custom_function(iri, move |args: &[Term]| {
+                let [arg] = args else { return None };
+                let input = match arg {
+                    Term::NamedNode(n) => n.as_str(),
+                    Term::Literal(l) => l.value(),
+                    _ => return None,
+                };
+                Some(Literal::new_simple_literal(convert(input)).into())
+            });
+        }
+        Engine {
+            prefixes,
+            base_iri: base_iri.map(str::to_string),
+            evaluator,
+        }
+    }
+
+    /// Parses `text`, which must be of one of the `allowed` forms; `role`
+    /// names it in errors ("inference rule `x`").
+    pub fn parse(&self, text: &Text, allowed: &[Form], role: &str) -> Result<Query> {
+        let mut parser = spargebra::SparqlParser::new();
+        for (p, iri) in &self.prefixes {
+            parser = parser
+                .with_prefix(p, iri)
+                .map_err(|e| Error::new(ErrorKind::Manifest, format!("prefix `{p}`: {e}")))?;
+        }
+        if let Some(base) = &self.base_iri {
+            parser = parser
+                .with_base_iri(base)
+                .map_err(|e| Error::new(ErrorKind::Manifest, format!("base_iri: {e}")))?;
+        }
+        let parsed = parser
+            .parse_query(&text.body)
+            .map_err(|e| syntax_error(text, &e.to_string()))?;
+        let form = form_of(&parsed);
+        if !allowed.contains(&form) {
+            let wanted: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+            return Err(Error::at(
+                ErrorKind::Sparql,
+                text.whole(),
+                format!(
+                    "{role} is a {} query; it must be {}",
+                    form.name(),
+                    wanted.join(" or ")
+                ),
+            ));
+        }
+        Ok(Query {
+            text: text.clone(),
+            parsed,
+        })
+    }
+
+    /// Runs a query on the store.
+    pub fn run<'a>(&self, query: &Query, store: &'a Store) -> Result<QueryResults<'a>> {
+        self.evaluator
+            .clone()
+            .for_query(query.parsed.clone())
+            .on_store(store)
+            .execute()
+            .map_err(|e| evaluation_error(query, &e))
+    }
+}
+
+impl Query {
+    /// The query's form.
+    pub fn form(&self) -> Form {
+        form_of(&self.parsed)
+    }
+
+    /// Whether the query fixes its row order with ORDER BY.
+    pub fn is_ordered(&self) -> bool {
+        let spargebra::Query::Select { pattern, .. } = &self.parsed else {
+            return true;
+        };
+        let mut p = pattern;
+        loop {
+            match p {
+                GraphPattern::OrderBy { .. } => return true,
+                GraphPattern::Project { inner, .. }
+                | GraphPattern::Distinct { inner }
+                | GraphPattern::Reduced { inner }
+                | GraphPattern::Slice { inner, .. } => p = inner,
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// An error raised while a query runs (not a syntax error).
+pub fn evaluation_error(query: &Query, e: &dyn std::fmt::Display) -> Error {
+    Error::at(
+        ErrorKind::Sparql,
+        query.text.whole(),
+        format!("the query failed: {e}"),
+    )
+}
+
+fn form_of(q: &spargebra::Query) -> Form {
+    match q {
+        spargebra::Query::Select { .. } => Form::Select,
+        spargebra::Query::Construct { .. } => Form::Construct,
+        spargebra::Query::Ask { .. } => Form::Ask,
+        spargebra::Query::Describe { .. } => Form::Describe,
+    }
+}
+
+/// `error at 3:15: expected …` → an error at line 3, column 15 of the text.
+fn syntax_error(text: &Text, message: &str) -> Error {
+    let parsed = message.strip_prefix("error at ").and_then(|rest| {
+        let (pos, expected) = rest.split_once(": ")?;
+        let (line, column) = pos.split_once(':')?;
+        Some((line.parse().ok()?, column.parse().ok()?, expected))
+    });
+    match parsed {
+        Some((line, column, expected)) => text.error_at(
+            ErrorKind::Sparql,
+            line,
+            column,
+            format!("SPARQL syntax error: {expected}"),
+        ),
+        None => Error::at(
+            ErrorKind::Sparql,
+            text.whole(),
+            format!("SPARQL syntax error: {message}"),
+        ),
+    }
+}
