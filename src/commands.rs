@@ -74,7 +74,7 @@ pub fn sync(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 
     if args.validate_only {
         let result = plan::validate(&manifest, &options, &mut |s| stages.done(s));
-        if result.is_err() {
+        if result.as_ref().is_err_and(|e| e.kind != ErrorKind::Usage) {
             stages.fail();
         }
         let out = stages.out;
@@ -104,7 +104,9 @@ pub fn sync(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let plan = match planned {
         Ok(plan) => plan,
         Err(e) => {
-            stages.fail();
+            if e.kind != ErrorKind::Usage {
+                stages.fail();
+            }
             return failed(args.format, mode, &e, None, stages.out, err);
         }
     };
@@ -293,7 +295,11 @@ fn print_plan(out: &mut dyn Write, mode: &str, plan: &Plan, verbose: bool) {
             let _ = writeln!(out, "  {}", f.path);
         }
     }
-    let _ = writeln!(out, "\n{unchanged} unchanged");
+    if unchanged > 0 {
+        let _ = writeln!(out, "\n{unchanged} unchanged");
+    } else if plan.files.is_empty() {
+        let _ = writeln!(out, "\nNo generation rule produced a file.");
+    }
     if mode == "check" {
         if plan.changes_anything() {
             let _ = writeln!(out, "Out of date: run `ggen sync` and commit the result.");

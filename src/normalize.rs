@@ -54,6 +54,8 @@ pub struct Graph {
 /// Where each loaded triple was read, to point validation errors at it.
 struct Origins {
     files: Vec<Text>,
+    /// Per file: is it a specification source (rather than an import)?
+    is_source: Vec<bool>,
     lines: HashMap<Triple, (usize, Option<usize>)>,
 }
 
@@ -61,10 +63,23 @@ struct Origins {
 pub fn normalize(manifest: &Manifest, inputs: &mut Inputs, engine: &Engine) -> Result<Graph> {
     let mut origins = Origins {
         files: Vec::new(),
+        is_source: Vec::new(),
         lines: HashMap::new(),
     };
-    let imports = read_all(manifest, inputs, &manifest.ontology.imports, &mut origins)?;
-    let sources = read_all(manifest, inputs, &manifest.ontology.sources, &mut origins)?;
+    let imports = read_all(
+        manifest,
+        inputs,
+        &manifest.ontology.imports,
+        false,
+        &mut origins,
+    )?;
+    let sources = read_all(
+        manifest,
+        inputs,
+        &manifest.ontology.sources,
+        true,
+        &mut origins,
+    )?;
 
     // The specification's own jobs:defaultValue facts replace the vocabulary's.
     let overridden: HashSet<NamedOrBlankNode> = sources
@@ -92,6 +107,7 @@ fn read_all(
     manifest: &Manifest,
     inputs: &mut Inputs,
     files: &[crate::manifest::FileRef],
+    is_source: bool,
     origins: &mut Origins,
 ) -> Result<Vec<Triple>> {
     let mut triples = Vec::new();
@@ -104,6 +120,7 @@ fn read_all(
             triples.push(triple);
         }
         origins.files.push(text);
+        origins.is_source.push(is_source);
     }
     Ok(triples)
 }
@@ -346,11 +363,14 @@ fn validate(
 
 impl Origins {
     /// The loaded triple that best matches a violation's terms: one whose
-    /// subject, predicate and object all appear in the row, else subject and
-    /// predicate, else subject.
+    /// subject, predicate and object all appear in the row, else two of
+    /// them, else its subject; specification files before imports, then
+    /// the earliest.
     fn locate(&self, terms: &[Term]) -> Option<Location> {
         let set: HashSet<TermRef<'_>> = terms.iter().map(Term::as_ref).collect();
-        let mut best: Option<(usize, usize, Option<usize>)> = None;
+        // (score, (is an import, file, line)): the highest score, then the smallest key.
+        type Candidate = (usize, (bool, usize, Option<usize>));
+        let mut best: Option<Candidate> = None;
         for (triple, &(file, line)) in &self.lines {
             let subject: Term = triple.subject.clone().into();
             if !set.contains(&subject.as_ref()) {
@@ -360,15 +380,16 @@ impl Origins {
             let score = 1
                 + usize::from(set.contains(&predicate.as_ref()))
                 + usize::from(set.contains(&triple.object.as_ref()));
-            let better = match best {
+            let key = (!self.is_source[file], file, line);
+            let better = match &best {
                 None => true,
-                Some((s, f, l)) => score > s || (score == s && (file, line) < (f, l)),
+                Some((s, k)) => score > *s || (score == *s && key < *k),
             };
             if better {
-                best = Some((score, file, line));
+                best = Some((score, key));
             }
         }
-        let (_, file, line) = best?;
+        let (_, (_, file, line)) = best?;
         let text = &self.files[file];
         Some(match line {
             Some(line) => {

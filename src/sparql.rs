@@ -118,7 +118,8 @@ impl Engine {
                 ErrorKind::Sparql,
                 text.whole(),
                 format!(
-                    "{role} is a {} query; it must be {}",
+                    "{role} is {} {} query; it must be {}",
+                    if form == Form::Ask { "an" } else { "a" },
                     form.name(),
                     wanted.join(" or ")
                 ),

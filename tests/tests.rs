@@ -1,0 +1,7 @@
+//! Black-box tests of the `ggen` binary, one module per topic.
+
+mod util;
+
+mod errors;
+mod sync;
+mod verify;

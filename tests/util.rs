@@ -1,0 +1,179 @@
+//! The harness: a project in a temporary folder and the real `ggen` binary
+//! run in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use ggen::cli::Lang;
+
+/// What a `ggen` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A project folder, removed when dropped.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// A file's bytes and modification time.
+pub type Tree = BTreeMap<String, (Vec<u8>, SystemTime)>;
+
+const SPEC: &str = ".specify/specs/001-job-queue/feature.ttl";
+
+impl Project {
+    /// An empty folder.
+    pub fn empty() -> Self {
+        Project {
+            dir: tempfile::Builder::new()
+                .prefix("ggen-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// `ggen init --lang LANG` in a fresh folder.
+    pub fn init(lang: Lang, name: &str) -> Self {
+        let p = Project::empty();
+        ggen::init::init(p.path(), lang, Some(name)).unwrap();
+        p
+    }
+
+    /// The small fixture project: the vocabulary, its rules and checks, the
+    /// seed specification, and two tiny rules (tests/fixtures/mini).
+    pub fn mini() -> Self {
+        let p = Project::init(Lang::Erlang, "mini");
+        std::fs::remove_dir_all(p.path().join("templates")).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
+        copy_dir(&fixture.join("t"), &p.path().join("t"));
+        let rules = std::fs::read_to_string(fixture.join("rules.toml")).unwrap();
+        let manifest = ggen::init::manifest_text("mini", &[])
+            .replace("templates_dir = \"templates\"", "templates_dir = \"t\"");
+        p.write("ggen.toml", &format!("{manifest}{rules}"));
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn spec(&self) -> &'static str {
+        SPEC
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        self.write_bytes(rel, content.as_bytes());
+    }
+
+    pub fn write_bytes(&self, rel: &str, content: &[u8]) {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    pub fn append(&self, rel: &str, content: &str) {
+        let old = self.read(rel);
+        self.write(rel, &format!("{old}{content}"));
+    }
+
+    pub fn replace(&self, rel: &str, from: &str, to: &str) {
+        let old = self.read(rel);
+        assert!(old.contains(from), "{rel} does not contain {from:?}");
+        self.write(rel, &old.replacen(from, to, 1));
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel))
+            .unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path().join(rel).exists()
+    }
+
+    /// Runs `ggen ARGS` in the project folder.
+    pub fn ggen(&self, args: &[&str]) -> Run {
+        run_in(self.path(), args)
+    }
+
+    /// Every file below the project, with bytes and mtime.
+    pub fn tree(&self) -> Tree {
+        let mut tree = Tree::new();
+        for entry in walkdir::WalkDir::new(self.path()).sort_by_file_name() {
+            let entry = entry.unwrap();
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(self.path()).unwrap();
+                let meta = entry.metadata().unwrap();
+                tree.insert(
+                    rel.to_string_lossy().into_owned(),
+                    (
+                        std::fs::read(entry.path()).unwrap(),
+                        meta.modified().unwrap(),
+                    ),
+                );
+            }
+        }
+        tree
+    }
+}
+
+/// Runs the real binary in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("ggen runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ggen"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Asserts two trees hold the same files with the same bytes and mtimes.
+#[track_caller]
+pub fn assert_same_tree(before: &Tree, after: &Tree) {
+    let names = |t: &Tree| t.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(before), names(after), "files were added or removed");
+    for (path, (bytes, mtime)) in before {
+        let (after_bytes, after_mtime) = &after[path];
+        assert!(bytes == after_bytes, "{path} changed");
+        assert_eq!(mtime, after_mtime, "{path} was rewritten");
+    }
+}
