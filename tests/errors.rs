@@ -19,13 +19,16 @@ fn fails_with(name: &str, code: i32, args: &[&str], mutate: impl FnOnce(&Project
     let before = p.tree();
     let run = p.ggen(args).expect(code);
     assert_same_tree(&before, &p.tree());
-    insta::assert_snapshot!(
-        name,
-        format!(
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            run.code, run.stdout, run.stderr
-        )
+    let report = format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
     );
+    // The lock test writes the test's own process id into the lock.
+    let report = report.replace(
+        &format!("process {}", std::process::id()),
+        "process <test pid>",
+    );
+    insta::assert_snapshot!(name, report);
 }
 
 #[test]
