@@ -38,6 +38,7 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     if plan.receipt_changed() {
         staged.stage(&manifest.resolve(RECEIPT_PATH), &plan.receipt)?;
     }
+    staged.sync()?;
     // Everything is on disk beside its target; from here on only renames
     // and removals happen. The receipt comes last.
     let receipt_target = manifest.resolve(RECEIPT_PATH);
@@ -128,7 +129,9 @@ fn check_unchanged_since_plan(manifest: &Manifest, plan: &Plan) -> Result<()> {
 /// created for them. Dropping it without committing removes both.
 #[derive(Default)]
 struct Staging {
-    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    /// Closed temporary files (no descriptor held: thousands of files must
+    /// not run into the open-file limit) and their targets.
+    files: Vec<(tempfile::TempPath, PathBuf)>,
     created_dirs: Vec<PathBuf>,
 }
 
@@ -150,9 +153,39 @@ impl Staging {
             .tempfile_in(dir)
             .map_err(|e| Error::io(ErrorKind::Write, target, "write it", &e))?;
         temp.write_all(content)
-            .and_then(|()| temp.as_file().sync_all())
             .map_err(|e| Error::io(ErrorKind::Write, target, "write it", &e))?;
-        self.files.push((temp, target.to_path_buf()));
+        #[cfg(not(target_os = "linux"))]
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(ErrorKind::Write, target, "flush it to disk", &e))?;
+        self.files
+            .push((temp.into_temp_path(), target.to_path_buf()));
+        Ok(())
+    }
+
+    /// Makes every staged file durable before any rename. On Linux one
+    /// `syncfs` per file system replaces an `fsync` per file (10,000 fsyncs
+    /// take seconds; one syncfs takes milliseconds). Elsewhere each file was
+    /// synced when it was written.
+    #[cfg(target_os = "linux")]
+    fn sync(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let mut devices = std::collections::BTreeSet::new();
+        for (temp, target) in &self.files {
+            let dir = temp.parent().unwrap_or(Path::new("."));
+            let flush_error =
+                |e: std::io::Error| Error::io(ErrorKind::Write, target, "flush it to disk", &e);
+            let device = fs::metadata(dir).map_err(flush_error)?.dev();
+            if devices.insert(device) {
+                let handle = fs::File::open(dir).map_err(flush_error)?;
+                rustix::fs::syncfs(&handle).map_err(|e| flush_error(e.into()))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn sync(&self) -> Result<()> {
         Ok(())
     }
 
@@ -198,9 +231,8 @@ fn existing_mode(_: &Path) -> Option<u32> {
     None
 }
 
-fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<()> {
+fn persist(temp: tempfile::TempPath, target: &Path) -> Result<()> {
     temp.persist(target)
-        .map(|_| ())
         .map_err(|e| Error::io(ErrorKind::Write, target, "replace it", &e.error))
 }
 
@@ -295,6 +327,7 @@ pub fn create_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     for (rel, bytes) in files {
         staged.stage(&root.join(rel), bytes)?;
     }
+    staged.sync()?;
     staged.created_dirs.clear();
     for (temp, target) in std::mem::take(&mut staged.files) {
         persist(temp, &target)?;
