@@ -23,6 +23,16 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Create a ready-to-sync project.
     Init(InitArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// `ggen completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output format.
@@ -68,6 +78,10 @@ pub struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Sync, then sync again whenever an input changes; Ctrl-C stops.
+    #[arg(long, conflicts_with_all = ["check", "validate_only"])]
+    pub watch: bool,
 
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]

@@ -23,4 +23,5 @@ pub mod plan;
 pub mod receipt;
 pub mod render;
 pub mod sparql;
+pub mod watch;
 pub mod write;

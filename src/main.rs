@@ -13,9 +13,15 @@ fn main() -> ExitCode {
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
     let code = match &cli.command {
+        Command::Sync(args) if args.watch => ggen::watch::watch(args, &mut out, &mut err),
         Command::Sync(args) => commands::sync(args, &mut out, &mut err),
         Command::Verify(args) => commands::verify(args, &mut out, &mut err),
         Command::Init(args) => commands::init(args, &mut out, &mut err),
+        Command::Completions(args) => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(args.shell, &mut Cli::command(), "ggen", &mut out);
+            0
+        }
     };
     let _ = out.flush();
     ExitCode::from(code)

@@ -3,5 +3,7 @@
 mod util;
 
 mod errors;
+mod init;
 mod sync;
 mod verify;
+mod watch;
