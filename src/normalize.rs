@@ -141,10 +141,7 @@ fn parse_file(
             if with_lines {
                 parse_by_line(parser.low_level(), text)
             } else {
-                parser
-                    .for_slice(text.body.as_bytes())
-                    .map(|t| t.map(|t| (t, None)).map_err(|e| turtle_error(text, &e)))
-                    .collect()
+                without_lines(parser.for_slice(text.body.as_bytes()), text)
             }
         }
         Some("nt") => {
@@ -152,10 +149,7 @@ fn parse_file(
             if with_lines {
                 parse_by_line(parser.low_level(), text)
             } else {
-                parser
-                    .for_slice(text.body.as_bytes())
-                    .map(|t| t.map(|t| (t, None)).map_err(|e| turtle_error(text, &e)))
-                    .collect()
+                without_lines(parser.for_slice(text.body.as_bytes()), text)
             }
         }
         Some("rdf" | "owl" | "xml") => {
@@ -187,6 +181,15 @@ fn parse_file(
     }
 }
 
+fn without_lines(
+    triples: impl Iterator<Item = std::result::Result<Triple, TurtleSyntaxError>>,
+    text: &Text,
+) -> Result<Vec<(Triple, Option<usize>)>> {
+    triples
+        .map(|t| t.map(|t| (t, None)).map_err(|e| turtle_error(text, &e)))
+        .collect()
+}
+
 fn prefix_error(prefix: &str, e: &dyn std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Manifest,
@@ -202,29 +205,26 @@ trait LineFed {
     fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>>;
 }
 
-impl LineFed for oxttl::turtle::LowLevelTurtleParser {
-    fn feed(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-    fn finish(&mut self) {
-        self.end();
-    }
-    fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>> {
-        self.parse_next()
-    }
+macro_rules! line_fed {
+    ($($parser:ty),*) => {$(
+        impl LineFed for $parser {
+            fn feed(&mut self, bytes: &[u8]) {
+                self.extend_from_slice(bytes);
+            }
+            fn finish(&mut self) {
+                self.end();
+            }
+            fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>> {
+                self.parse_next()
+            }
+        }
+    )*};
 }
 
-impl LineFed for oxttl::ntriples::LowLevelNTriplesParser {
-    fn feed(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-    fn finish(&mut self) {
-        self.end();
-    }
-    fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>> {
-        self.parse_next()
-    }
-}
+line_fed!(
+    oxttl::turtle::LowLevelTurtleParser,
+    oxttl::ntriples::LowLevelNTriplesParser
+);
 
 fn parse_by_line(mut parser: impl LineFed, text: &Text) -> Result<Vec<(Triple, Option<usize>)>> {
     let mut triples = Vec::new();

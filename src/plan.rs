@@ -189,12 +189,20 @@ pub fn select_rules(manifest: &Manifest, names: &[String]) -> Result<Vec<usize>>
     Ok(selected.into_iter().collect())
 }
 
-/// Parses everything and runs μ₁ and μ₂, plus template parsing: `--validate-only`.
-pub fn validate(
+/// What μ₁ and μ₂ leave for the later stages.
+struct Extracted {
+    selected: Vec<usize>,
+    inputs: Inputs,
+    rows: Vec<extract::RuleRows>,
+    stats: Stats,
+}
+
+/// Runs μ₁ and μ₂ for the selected rules, timing each stage.
+fn normalize_and_extract(
     manifest: &Manifest,
     options: &Options,
     progress: &mut dyn FnMut(Stage),
-) -> Result<Stats> {
+) -> Result<Extracted> {
     let selected = select_rules(manifest, &options.rules)?;
     let mut inputs = Inputs::new(manifest);
     let engine = Engine::new(
@@ -202,19 +210,36 @@ pub fn validate(
         manifest.ontology.base_iri.as_deref(),
     );
     let mut stats = Stats::default();
+
     let started = Instant::now();
     let graph = normalize::normalize(manifest, &mut inputs, &engine)?;
-    stats.timings.push((Stage::Normalize, started.elapsed()));
     stats.quads = graph.quads;
     stats.graph_digest = graph.digest.clone();
+    stats.timings.push((Stage::Normalize, started.elapsed()));
     progress(Stage::Normalize);
+
     let started = Instant::now();
     let rows = extract::extract(manifest, &mut inputs, &engine, &graph, &selected)?;
     stats.rows = rows.iter().map(|r| r.rows.len()).sum();
     stats.timings.push((Stage::Extract, started.elapsed()));
     progress(Stage::Extract);
-    Templates::load(manifest, &mut inputs, &selected)?;
-    Ok(stats)
+    Ok(Extracted {
+        selected,
+        inputs,
+        rows,
+        stats,
+    })
+}
+
+/// μ₁, μ₂ and template parsing: `--validate-only`.
+pub fn validate(
+    manifest: &Manifest,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Stats> {
+    let mut extracted = normalize_and_extract(manifest, options, progress)?;
+    Templates::load(manifest, &mut extracted.inputs, &extracted.selected)?;
+    Ok(extracted.stats)
 }
 
 /// Runs the five stages and compares the result with the disk.
@@ -223,35 +248,19 @@ pub fn plan(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Plan> {
-    let selected = select_rules(manifest, &options.rules)?;
-    let mut inputs = Inputs::new(manifest);
-    let engine = Engine::new(
-        &manifest.ontology.prefixes,
-        manifest.ontology.base_iri.as_deref(),
-    );
-    let mut stats = Stats::default();
-    let mut timed = |stage: Stage, started: Instant, stats: &mut Stats| {
-        stats.timings.push((stage, started.elapsed()));
-        progress(stage);
-    };
-
-    let started = Instant::now();
-    let graph = normalize::normalize(manifest, &mut inputs, &engine)?;
-    stats.quads = graph.quads;
-    stats.graph_digest = graph.digest.clone();
-    timed(Stage::Normalize, started, &mut stats);
-
-    let started = Instant::now();
-    let rows = extract::extract(manifest, &mut inputs, &engine, &graph, &selected)?;
-    stats.rows = rows.iter().map(|r| r.rows.len()).sum();
-    drop(graph);
-    timed(Stage::Extract, started, &mut stats);
+    let Extracted {
+        selected,
+        mut inputs,
+        rows,
+        mut stats,
+    } = normalize_and_extract(manifest, options, progress)?;
 
     let started = Instant::now();
     let templates = Templates::load(manifest, &mut inputs, &selected)?;
     let rendered = templates.render(manifest, &selected, &rows)?;
     drop(rows);
-    timed(Stage::Render, started, &mut stats);
+    stats.timings.push((Stage::Render, started.elapsed()));
+    progress(Stage::Render);
 
     let started = Instant::now();
     let input_paths: BTreeSet<String> = inputs.digests().keys().cloned().collect();
@@ -260,11 +269,11 @@ pub fn plan(
         let rule = &manifest.generation.rules[output.rule].name;
         *stats.files_per_rule.entry(rule.clone()).or_default() += 1;
     }
-    timed(Stage::Canonicalize, started, &mut stats);
+    stats.timings.push((Stage::Canonicalize, started.elapsed()));
+    progress(Stage::Canonicalize);
 
     let started = Instant::now();
-    let plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
-    let mut plan = plan;
+    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
     plan.stats.timings.push((Stage::Receipt, started.elapsed()));
     Ok(plan)
 }

@@ -5,5 +5,6 @@ mod util;
 mod errors;
 mod init;
 mod sync;
+mod targets;
 mod verify;
 mod watch;
