@@ -48,6 +48,7 @@ pub fn canonicalize(
     inputs: &BTreeSet<String>,
 ) -> Result<Vec<Output>> {
     let mut outputs: BTreeMap<String, (Output, Option<usize>)> = BTreeMap::new();
+    let mut symlinks = paths::SymlinkGuard::new(&manifest.root);
     for r in rendered {
         let rule = &manifest.generation.rules[r.rule];
         let origin = match r.row {
@@ -105,7 +106,7 @@ pub fn canonicalize(
                 format!("{origin} would overwrite `{path}`, which is one of the sync's inputs"),
             ));
         }
-        if paths::escapes_through_symlink(&manifest.root, &path) {
+        if symlinks.escapes(&path) {
             return Err(Error::at(
                 ErrorKind::Write,
                 at,

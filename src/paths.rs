@@ -1,7 +1,7 @@
 //! Lexical path rules shared by the manifest, the canonicalizer and the
 //! writer: relative, `/`-separated, no `..` that leaves the folder.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Why a path is not an acceptable relative path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,30 +66,67 @@ pub fn join(dir: &str, rel: &str) -> String {
     }
 }
 
-/// Whether `rel` (relative to `root`) reaches, through a symbolic link, a
-/// place outside `root`. Only the parts that exist are looked at.
-pub fn escapes_through_symlink(root: &Path, rel: &str) -> bool {
-    let Ok(canonical_root) = root.canonicalize() else {
-        return false;
-    };
-    let mut current = PathBuf::from(root);
-    for part in Path::new(rel).components() {
-        if let Component::Normal(p) = part {
-            current.push(p);
-        }
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return match current.canonicalize() {
-                    Ok(target) => !target.starts_with(&canonical_root),
-                    // A dangling link: writing through it would create a file wherever it points.
-                    Err(_) => true,
-                };
-            }
-            Ok(_) => {}
-            Err(_) => return false,
+/// Finds output paths that reach, through a symbolic link, a place outside
+/// the project. Folders already checked are remembered, so ten thousand
+/// files in one folder cost one look at it.
+pub struct SymlinkGuard {
+    root: PathBuf,
+    canonical_root: Option<PathBuf>,
+    safe_dirs: std::collections::HashSet<String>,
+}
+
+impl SymlinkGuard {
+    /// A guard for the project at `root`.
+    pub fn new(root: &Path) -> Self {
+        SymlinkGuard {
+            root: root.to_path_buf(),
+            canonical_root: root.canonicalize().ok(),
+            safe_dirs: std::collections::HashSet::new(),
         }
     }
-    false
+
+    /// Whether `rel` (relative to the root) leads outside it through a
+    /// symbolic link. Only the parts that exist are looked at.
+    pub fn escapes(&mut self, rel: &str) -> bool {
+        let Some(canonical_root) = &self.canonical_root else {
+            return false;
+        };
+        let mut current = self.root.clone();
+        let mut prefix = String::new();
+        for part in rel.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            current.push(part);
+            let is_last = prefix.len() == rel.len();
+            if !is_last && self.safe_dirs.contains(&prefix) {
+                continue;
+            }
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let inside = current
+                        .canonicalize()
+                        .is_ok_and(|target| target.starts_with(canonical_root));
+                    // A dangling link counts as leaving: writing through it
+                    // would create a file wherever it points.
+                    if !inside {
+                        return true;
+                    }
+                    if !is_last {
+                        self.safe_dirs.insert(prefix.clone());
+                    }
+                }
+                Ok(_) => {
+                    if !is_last {
+                        self.safe_dirs.insert(prefix.clone());
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
 }
 
 #[cfg(test)]
@@ -116,14 +153,20 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn finds_symlinks_leaving_the_root() {
         let outside = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir(root.path().join("inside")).unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("out")).unwrap();
         std::os::unix::fs::symlink(root.path().join("inside"), root.path().join("in")).unwrap();
-        assert!(escapes_through_symlink(root.path(), "out/file.erl"));
-        assert!(!escapes_through_symlink(root.path(), "in/file.erl"));
-        assert!(!escapes_through_symlink(root.path(), "new/dir/file.erl"));
+        let mut guard = SymlinkGuard::new(root.path());
+        assert!(guard.escapes("out/file.erl"));
+        assert!(!guard.escapes("in/file.erl"));
+        assert!(!guard.escapes("in/other.erl"));
+        assert!(!guard.escapes("new/dir/file.erl"));
+        std::os::unix::fs::symlink(outside.path().join("x"), root.path().join("in/link.erl"))
+            .unwrap();
+        assert!(guard.escapes("in/link.erl"));
     }
 }

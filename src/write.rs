@@ -27,21 +27,32 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     check_unchanged_since_plan(manifest, plan)?;
 
     let mut staged = Staging::default();
-    for file in plan
+    // Absolute targets: the temporary files' library would otherwise ask
+    // for the working directory once per file.
+    let root = std::path::absolute(&manifest.root).unwrap_or_else(|_| manifest.root.clone());
+    let new_files = plan
         .files
         .iter()
-        .filter(|f| matches!(f.action, Action::Created | Action::Updated))
-    {
+        .filter(|f| matches!(f.action, Action::Created | Action::Updated));
+    for file in new_files {
         let content = file.content.as_deref().unwrap_or_default();
-        staged.stage(&manifest.resolve(&file.path), content)?;
+        staged.stage(
+            &root.join(&file.path),
+            content,
+            file.action == Action::Updated,
+        )?;
     }
     if plan.receipt_changed() {
-        staged.stage(&manifest.resolve(RECEIPT_PATH), &plan.receipt)?;
+        staged.stage(
+            &root.join(RECEIPT_PATH),
+            &plan.receipt,
+            plan.old_receipt.is_some(),
+        )?;
     }
     staged.sync()?;
     // Everything is on disk beside its target; from here on only renames
     // and removals happen. The receipt comes last.
-    let receipt_target = manifest.resolve(RECEIPT_PATH);
+    let receipt_target = root.join(RECEIPT_PATH);
     staged.created_dirs.clear();
     let (files, receipt): (Vec<_>, Vec<_>) = std::mem::take(&mut staged.files)
         .into_iter()
@@ -133,13 +144,21 @@ struct Staging {
     /// not run into the open-file limit) and their targets.
     files: Vec<(tempfile::TempPath, PathBuf)>,
     created_dirs: Vec<PathBuf>,
+    /// Folders known to exist, so a thousand files in one folder check it once.
+    known_dirs: std::collections::HashSet<PathBuf>,
 }
 
 impl Staging {
-    fn stage(&mut self, target: &Path, content: &[u8]) -> Result<()> {
+    /// Writes `content` to a temporary file beside `target`. A file that
+    /// `replaces` an existing one keeps that file's permissions.
+    fn stage(&mut self, target: &Path, content: &[u8], replaces: bool) -> Result<()> {
         let dir = target.parent().unwrap_or(Path::new("."));
         self.create_dirs(dir)?;
-        let mode = existing_mode(target);
+        let mode = if replaces {
+            existing_mode(target)
+        } else {
+            None
+        };
         let mut builder = tempfile::Builder::new();
         builder.prefix(".ggen-tmp-");
         #[cfg(unix)]
@@ -170,11 +189,15 @@ impl Staging {
     #[cfg(target_os = "linux")]
     fn sync(&self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
+        let dirs: std::collections::BTreeSet<&Path> = self
+            .files
+            .iter()
+            .map(|(temp, _)| temp.parent().unwrap_or(Path::new(".")))
+            .collect();
         let mut devices = std::collections::BTreeSet::new();
-        for (temp, target) in &self.files {
-            let dir = temp.parent().unwrap_or(Path::new("."));
+        for dir in dirs {
             let flush_error =
-                |e: std::io::Error| Error::io(ErrorKind::Write, target, "flush it to disk", &e);
+                |e: std::io::Error| Error::io(ErrorKind::Write, dir, "flush files to disk", &e);
             let device = fs::metadata(dir).map_err(flush_error)?.dev();
             if devices.insert(device) {
                 let handle = fs::File::open(dir).map_err(flush_error)?;
@@ -190,10 +213,13 @@ impl Staging {
     }
 
     fn create_dirs(&mut self, dir: &Path) -> Result<()> {
+        if self.known_dirs.contains(dir) {
+            return Ok(());
+        }
         let mut missing = Vec::new();
         let mut current = Some(dir);
         while let Some(d) = current {
-            if d.as_os_str().is_empty() || d.exists() {
+            if d.as_os_str().is_empty() || self.known_dirs.contains(d) || d.exists() {
                 break;
             }
             missing.push(d.to_path_buf());
@@ -204,6 +230,7 @@ impl Staging {
                 .map_err(|e| Error::io(ErrorKind::Write, &d, "create the folder", &e))?;
             self.created_dirs.push(d);
         }
+        self.known_dirs.insert(dir.to_path_buf());
         Ok(())
     }
 }
@@ -325,7 +352,7 @@ fn process_alive(pid: u32) -> bool {
 pub fn create_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let mut staged = Staging::default();
     for (rel, bytes) in files {
-        staged.stage(&root.join(rel), bytes)?;
+        staged.stage(&root.join(rel), bytes, false)?;
     }
     staged.sync()?;
     staged.created_dirs.clear();
