@@ -1,0 +1,15 @@
+%% @doc Top supervisor: the job queue, then the worker pools.
+%% one_for_one, at most 5 restarts in 10 seconds (jobs:Supervisor).
+-module(ggen_jobs_sup).
+-behaviour(supervisor).
+-export([start_link/0, init/1]).
+
+-spec start_link() -> supervisor:startlink_ret().
+start_link() -> supervisor:start_link({local, ?MODULE}, ?MODULE, []).
+
+-spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
+init([]) ->
+    SupFlags = #{strategy => one_for_one, intensity => 5, period => 10},
+    {ok, {SupFlags, [#{id => job_queue, start => {job_queue, start_link, []}},
+                     #{id => job_worker_pool_sup, start => {job_worker_pool_sup, start_link, []},
+                       type => supervisor, shutdown => infinity}]}}.

@@ -1,0 +1,586 @@
+%%%-------------------------------------------------------------------
+%%% @doc Workers, pools and circuit breakers of `ggen_jobs'.
+%%%
+%%% The walk-through's three cases, then poolboy's acceptance list run
+%%% against every configured pool. Sizes, strategies, lanes and timeouts
+%%% are read from the generated configuration
+%%% ({@link job_worker_pool_sup:pool_args/1}, {@link job_worker:lanes/0},
+%%% {@link job_worker:lane_config/2}), never restated here.
+%%% @end
+%%%-------------------------------------------------------------------
+-module(job_worker_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-export([suite/0, all/0, init_per_testcase/2, end_per_testcase/2, handle_job/1]).
+-export([test_worker_crash_and_restart/1, test_circuit_breaker_opens/1,
+         test_pool_overflow/1,
+         pool_startup/1, pool_overflow_and_dismissal/1, pool_empty_blocks_then_served/1,
+         checkout_timeout/1, nonblocking_full/1, idle_worker_death/1,
+         checked_out_worker_death/1, worker_death_serves_waiting_client/1,
+         owner_death_returns_worker/1, status_states/1, strategy_order/1,
+         circuit_breaker_half_open/1, breaker_shared_by_pooled_workers/1,
+         worker_status_and_metrics/1, job_timeout_kills_job/1,
+         crashing_job_leaves_worker_alive/1, handler_from_app_env/1,
+         concurrent_executes_lose_nothing/1, stop_during_job_is_prompt/1,
+         supervision_tree/1]).
+
+-define(APP, ggen_jobs).
+-define(TOP_SUP, ggen_jobs_sup).
+-define(RECOVERY_MS, 100).
+
+suite() ->
+    [{timetrap, {seconds, 30}}].
+
+all() ->
+    [test_worker_crash_and_restart, test_circuit_breaker_opens, test_pool_overflow,
+     pool_startup, pool_overflow_and_dismissal, pool_empty_blocks_then_served,
+     checkout_timeout, nonblocking_full, idle_worker_death, checked_out_worker_death,
+     worker_death_serves_waiting_client, owner_death_returns_worker, status_states,
+     strategy_order, circuit_breaker_half_open, breaker_shared_by_pooled_workers,
+     worker_status_and_metrics, job_timeout_kills_job, crashing_job_leaves_worker_alive,
+     handler_from_app_env, concurrent_executes_lose_nothing, stop_during_job_is_prompt,
+     supervision_tree].
+
+init_per_testcase(_Case, Config) ->
+    {ok, _} = application:ensure_all_started(?APP),
+    Config.
+
+end_per_testcase(_Case, _Config) ->
+    _ = application:stop(?APP),
+    [application:unset_env(?APP, Key) || Key <- [pools, lanes, ack_margin]],
+    ok = application:set_env(?APP, handler, job_handler).
+
+%%%===================================================================
+%%% The walk-through's cases
+%%%===================================================================
+
+%% Killing a worker, checked out or idle, restores the pool within 100 ms;
+%% the top supervisor is untouched.
+test_worker_crash_and_restart(_Config) ->
+    TopSup = whereis(?TOP_SUP),
+    lists:foreach(
+      fun(Pool) ->
+              Worker = job_worker_pool:checkout_worker(Pool, 1000),
+              ?assert(is_pid(Worker)),
+              kill(Worker),
+              await_status(Pool, 0),
+              [Idle | _] = idle_workers(Pool),
+              kill(Idle),
+              await_status(Pool, 0),
+              ?assertNot(lists:member(Idle, idle_workers(Pool))),
+              ?assertEqual(pool_size(Pool), length(all_workers(Pool)))
+      end, job_worker_pool:pools()),
+    ?assertEqual(TopSup, whereis(?TOP_SUP)),
+    ?assert(is_process_alive(TopSup)).
+
+%% failureThreshold failures open the lane's breaker; then execute refuses.
+test_circuit_breaker_opens(_Config) ->
+    lists:foreach(fun breaker_opens/1, job_worker:lanes() ++ [undeclared_lane()]).
+
+breaker_opens({P, D}) ->
+    case job_worker:lane_config(P, D) of
+        #{circuit_breaker := open} ->
+            ?assertEqual(open, job_worker:circuit_breaker(P, D)),
+            ?assertEqual({error, circuit_breaker_open}, job_worker_pool:execute(P, D));
+        #{circuit_breaker := closed, failure_threshold := Threshold} ->
+            ?assertEqual(closed, job_worker:circuit_breaker(P, D)),
+            #{pending := Pending0, dead := Dead0} = job_queue:stats(),
+            [publish(P, D, <<"fail">>) || _ <- lists:seq(1, Threshold)],
+            ?assertEqual(Threshold, fail_until_open(P, D, 0, 3 * Threshold)),
+            ?assertEqual(open, job_worker:circuit_breaker(P, D)),
+            ?assertEqual({error, circuit_breaker_open}, job_worker_pool:execute(P, D)),
+            #{pending := Pending, in_flight := 0, acked := 0, dead := Dead} = job_queue:stats(),
+            ?assertEqual(Threshold, Pending + Dead - Pending0 - Dead0)
+    end.
+
+fail_until_open(_P, _D, _Failed, 0) ->
+    ct:fail(breaker_never_opened);
+fail_until_open(P, D, Failed, Tries) ->
+    case job_worker_pool:execute(P, D) of
+        {error, circuit_breaker_open} -> Failed;
+        {ok, #{processed := 0, failed := F}} -> fail_until_open(P, D, Failed + F, Tries - 1)
+    end.
+
+%% Size + max_overflow checkouts exhaust a pool: `full', then
+%% `pool_exhausted'; checking all in dismisses the overflow workers.
+test_pool_overflow(_Config) ->
+    lists:foreach(
+      fun(Pool) ->
+              set_pool(Pool, #{checkout_timeout => 100}),
+              Workers = checkout(Pool, capacity(Pool)),
+              ?assertEqual(expected_status(Pool, capacity(Pool)), job_worker_pool:pool_status(Pool)),
+              ?assertEqual(full, job_worker_pool:checkout_worker(Pool, 0)),
+              [begin
+                   {Micros, Result} = timer:tc(job_worker_pool, execute, [P, D]),
+                   ?assertEqual({error, pool_exhausted}, Result),
+                   ?assert(Micros >= 100000)
+               end || {P, D} <- lists:sublist(lanes_of(Pool), 1)],
+              checkin(Pool, Workers),
+              ?assertEqual(expected_status(Pool, 0), job_worker_pool:pool_status(Pool)),
+              ?assertEqual(pool_size(Pool), length(all_workers(Pool)))
+      end, job_worker_pool:pools()).
+
+%%%===================================================================
+%%% poolboy's acceptance list, per configured pool
+%%%===================================================================
+
+pool_startup(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              ?assertEqual(#{state => ready, available_workers => pool_size(Pool),
+                             overflow_workers => 0, monitored_workers => pool_size(Pool)},
+                           job_worker_pool:pool_status(Pool)),
+              ?assertEqual(pool_size(Pool), length(all_workers(Pool))),
+              [Worker] = checkout(Pool, 1),
+              ?assertEqual(expected_status(Pool, 1), job_worker_pool:pool_status(Pool)),
+              ok = job_worker_pool:checkin_worker(Pool, Worker),
+              ?assertEqual(expected_status(Pool, 0), job_worker_pool:pool_status(Pool))
+      end),
+    ?assertEqual(job_worker_pool:pool_status(hd(job_worker_pool:pools())),
+                 job_worker_pool:pool_status()).
+
+%% Overflow workers are started on demand and dismissed on checkin.
+pool_overflow_and_dismissal(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Capacity = capacity(Pool),
+              Workers = checkout(Pool, Capacity),
+              ?assertEqual(Capacity, length(all_workers(Pool))),
+              lists:foldl(
+                fun(Worker, Held) ->
+                        ok = job_worker_pool:checkin_worker(Worker),
+                        ?assertEqual(expected_status(Pool, Held - 1),
+                                     job_worker_pool:pool_status(Pool)),
+                        ?assertEqual(max(pool_size(Pool), Held - 1), length(all_workers(Pool))),
+                        Held - 1
+                end, Capacity, Workers)
+      end).
+
+%% A checkout on an exhausted pool blocks until a worker is checked in.
+pool_empty_blocks_then_served(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              [First | Rest] = checkout(Pool, capacity(Pool)),
+              Self = self(),
+              Client = spawn_link(fun() ->
+                                          Worker = job_worker_pool:checkout_worker(Pool, 5000),
+                                          Self ! {served, self(), Worker},
+                                          ok = job_worker_pool:checkin_worker(Pool, Worker)
+                                  end),
+              receive {served, Client, _} -> ct:fail(served_while_exhausted)
+              after 100 -> ok
+              end,
+              ok = job_worker_pool:checkin_worker(Pool, First),
+              receive {served, Client, Worker} -> ?assertEqual(First, Worker)
+              after 1000 -> ct:fail(not_served)
+              end,
+              checkin(Pool, Rest),
+              await_status(Pool, 0)
+      end).
+
+%% A blocking checkout that times out returns `full' and leaves no trace.
+checkout_timeout(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Workers = checkout(Pool, capacity(Pool)),
+              {Micros, full} = timer:tc(job_worker_pool, checkout_worker, [Pool, 50]),
+              ?assert(Micros >= 50000),
+              ?assertEqual(expected_status(Pool, capacity(Pool)), job_worker_pool:pool_status(Pool)),
+              checkin(Pool, Workers),
+              ?assertEqual(expected_status(Pool, 0), job_worker_pool:pool_status(Pool)),
+              ?assertEqual(pool_size(Pool), length(checkout(Pool, pool_size(Pool))))
+      end).
+
+nonblocking_full(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Workers = checkout(Pool, capacity(Pool)),
+              {Micros, full} = timer:tc(job_worker_pool, checkout_worker, [Pool, 0]),
+              ?assert(Micros < 50000),
+              checkin(Pool, Workers),
+              ?assert(is_pid(job_worker_pool:checkout_worker(Pool, 0)))
+      end).
+
+idle_worker_death(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Before = idle_workers(Pool),
+              [kill(Worker) || Worker <- Before],
+              await_status(Pool, 0),
+              After = idle_workers(Pool),
+              ?assertEqual(pool_size(Pool), length(After)),
+              ?assertEqual([], [W || W <- After, lists:member(W, Before)])
+      end).
+
+%% A checked-out worker that dies is replaced when no overflow worker is
+%% out; otherwise the overflow shrinks by one.
+checked_out_worker_death(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              [Worker] = checkout(Pool, 1),
+              kill(Worker),
+              await_status(Pool, 0),
+              Held = checkout(Pool, capacity(Pool)),
+              [kill(W) || W <- lists:sublist(Held, 3)],
+              await_status(Pool, capacity(Pool) - min(3, length(Held))),
+              checkin(Pool, lists:nthtail(min(3, length(Held)), Held)),
+              await_status(Pool, 0),
+              ?assertEqual(pool_size(Pool), length(all_workers(Pool)))
+      end).
+
+%% A worker dying while a client waits serves that client.
+worker_death_serves_waiting_client(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              [First | Rest] = checkout(Pool, capacity(Pool)),
+              Self = self(),
+              Client = spawn_link(fun() ->
+                                          Worker = job_worker_pool:checkout_worker(Pool, 5000),
+                                          Self ! {served, self(), Worker},
+                                          ok = job_worker_pool:checkin_worker(Pool, Worker)
+                                  end),
+              timer:sleep(20),
+              kill(First),
+              receive {served, Client, Worker} -> ?assert(is_pid(Worker))
+              after 1000 -> ct:fail(not_served)
+              end,
+              checkin(Pool, Rest),
+              await_status(Pool, 0)
+      end).
+
+%% A worker whose owner dies goes back to the pool, alive.
+owner_death_returns_worker(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Self = self(),
+              {Owner, MRef} = spawn_monitor(fun() ->
+                                                    Self ! {worker, job_worker_pool:checkout_worker(Pool, 1000)}
+                                            end),
+              Worker = receive {worker, W} -> W after 1000 -> ct:fail(no_checkout) end,
+              receive {'DOWN', MRef, process, Owner, _} -> ok end,
+              await_status(Pool, 0),
+              ?assert(is_process_alive(Worker)),
+              ?assert(lists:member(Worker, idle_workers(Pool)))
+      end).
+
+%% ready while a worker is idle, overflow while overflow workers can be
+%% started, full when neither.
+status_states(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Capacity = capacity(Pool),
+              Workers = [begin
+                             ?assertEqual(expected_status(Pool, Held), job_worker_pool:pool_status(Pool)),
+                             job_worker_pool:checkout_worker(Pool, 0)
+                         end || Held <- lists:seq(0, Capacity - 1)],
+              #{state := full} = job_worker_pool:pool_status(Pool),
+              States = [state_name(Pool, Held) || Held <- lists:seq(0, Capacity)],
+              ?assertEqual(ready, hd(States)),
+              ?assertEqual(full, lists:last(States)),
+              ?assertEqual(max_overflow(Pool) > 0, lists:member(overflow, States)),
+              checkin(Pool, Workers)
+      end).
+
+%% fifo hands out the worker idle the longest; lifo the one checked in last.
+strategy_order(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              Workers = checkout(Pool, pool_size(Pool)),
+              checkin(Pool, Workers),
+              Expected = case proplists:get_value(strategy, job_worker_pool_sup:pool_args(Pool)) of
+                             fifo -> hd(Workers);
+                             lifo -> lists:last(Workers)
+                         end,
+              ?assertEqual(Expected, job_worker_pool:checkout_worker(Pool, 0))
+      end).
+
+%%%===================================================================
+%%% Breakers, workers, jobs
+%%%===================================================================
+
+%% After the window one probe goes through: its failure reopens the
+%% breaker, its success closes it; a probe that finds no job gives the
+%% probe back.
+circuit_breaker_half_open(_Config) ->
+    Window = 300,
+    {P, D} = Lane = closed_lane(),
+    set_lane(Lane, #{failure_window => Window}),
+    use_test_handler(fail),
+    #{failure_threshold := Threshold, pull_size := PullSize} = job_worker:lane_config(P, D),
+    [publish(P, D, <<"fail">>) || _ <- lists:seq(1, Threshold)],
+    ?assertEqual(Threshold, fail_until_open(P, D, 0, 3 * Threshold)),
+    {ok, Left} = job_queue:pull_jobs(P, D, 3 * Threshold),
+    [ok = job_queue:ack(Id) || #{id := Id} <- Left],
+    timer:sleep(Window),
+    ?assertEqual(half_open, job_worker:circuit_breaker(P, D)),
+    ?assertEqual({ok, #{processed => 0, failed => 0}}, job_worker_pool:execute(P, D)),
+    ?assertEqual(half_open, job_worker:circuit_breaker(P, D)),
+    [publish(P, D, <<"fail">>) || _ <- [1, 2]],
+    ?assertEqual({ok, #{processed => 0, failed => 1}}, job_worker_pool:execute(P, D)),
+    ?assertEqual(open, job_worker:circuit_breaker(P, D)),
+    ?assertEqual({error, circuit_breaker_open}, job_worker_pool:execute(P, D)),
+    timer:sleep(Window),
+    use_test_handler(ok),
+    [publish(P, D, <<"noop">>) || _ <- lists:seq(1, PullSize)],
+    ?assertEqual({ok, #{processed => 1, failed => 0}}, job_worker_pool:execute(P, D)),
+    ?assertEqual(closed, job_worker:circuit_breaker(P, D)),
+    ?assertEqual({ok, #{processed => PullSize, failed => 0}}, job_worker_pool:execute(P, D)).
+
+%% One breaker per lane whichever worker runs the lane's jobs: a worker
+%% kept aside while other workers fail the lane's jobs finds the breaker
+%% open.
+breaker_shared_by_pooled_workers(_Config) ->
+    case [L || {P, D} = L <- closed_lanes(),
+               capacity(maps:get(pool, job_worker:lane_config(P, D))) >= 2] of
+        [] ->
+            {skip, "no lane whose breaker starts closed in a pool of two workers or more"};
+        [{P, D} = Lane | _] ->
+            #{pool := Pool, failure_threshold := Threshold} = job_worker:lane_config(P, D),
+            set_lane(Lane, #{failure_window => 60000}),
+            set_pool(Pool, #{checkout_timeout => 1000}),
+            Aside = job_worker_pool:checkout_worker(Pool, 0),
+            [publish(P, D, <<"fail">>) || _ <- lists:seq(1, Threshold)],
+            ?assertEqual(Threshold, fail_until_open(P, D, 0, 3 * Threshold)),
+            ?assertMatch(#{metrics := #{pulled := 0}}, job_worker:get_status(Aside)),
+            ?assertEqual({error, circuit_breaker_open}, job_worker:pull_and_process(Aside, P, D)),
+            ?assertMatch(#{priority := P, domain := D, circuit_breaker := open},
+                         job_worker:get_status(Aside)),
+            ok = job_worker_pool:checkin_worker(Pool, Aside)
+    end.
+
+%% Status and metrics persist across calls.
+%% A fresh worker reports its pool's first lane (or none).
+worker_status_and_metrics(_Config) ->
+    {P, D} = closed_lane(),
+    #{pool := Pool, pull_size := PullSize} = job_worker:lane_config(P, D),
+    Worker = job_worker_pool:checkout_worker(Pool, 1000),
+    {FirstP, FirstD} = case [L || {LP, LD} = L <- job_worker:lanes(),
+                                  maps:get(pool, job_worker:lane_config(LP, LD)) =:= Pool] of
+                           [First | _] -> First;
+                           [] -> {undefined, undefined}
+                       end,
+    ?assertMatch(#{worker_id := Id, priority := FirstP, domain := FirstD,
+                   metrics := #{pulled := 0, processed := 0, failed := 0, acked := 0}}
+                   when is_binary(Id), job_worker:get_status(Worker)),
+    [publish(P, D, <<"noop">>) || _ <- lists:seq(1, PullSize)],
+    ?assertEqual({ok, #{processed => PullSize, failed => 0}},
+                 job_worker:pull_and_process(Worker, P, D)),
+    publish(P, D, <<"fail">>),
+    ?assertEqual({ok, #{processed => 0, failed => 1}}, job_worker:pull_and_process(Worker, P, D)),
+    ?assertMatch(#{priority := P, domain := D,
+                   metrics := #{pulled := Pulled, processed := PullSize, failed := 1,
+                                acked := PullSize}} when Pulled =:= PullSize + 1,
+                 job_worker:get_status(Worker)),
+    ok = job_worker_pool:checkin_worker(Pool, Worker).
+
+%% A job past processTimeout is killed and counts as a failure.
+job_timeout_kills_job(_Config) ->
+    {P, D} = closed_lane(),
+    #{pool := Pool} = job_worker:lane_config(P, D),
+    set_pool(Pool, #{process_timeout => 100}),
+    {ok, Id} = job_queue:publish(P, D, #{<<"action">> => <<"sleep">>, <<"ms">> => 10000}),
+    {Micros, Result} = timer:tc(job_worker_pool, execute, [P, D]),
+    ?assertEqual({ok, #{processed => 0, failed => 1}}, Result),
+    ?assert(Micros < 2000000),
+    ?assertEqual([], supervisor:which_children(job_worker_sup)),
+    ?assertMatch(#{pending := 1, in_flight := 0}, job_queue:stats()),
+    {ok, [#{id := Id, deliveries := 2}]} = job_queue:pull_jobs(P, D, 1),
+    ok = job_queue:ack(Id).
+
+crashing_job_leaves_worker_alive(_Config) ->
+    {P, D} = closed_lane(),
+    #{pool := Pool} = job_worker:lane_config(P, D),
+    Worker = job_worker_pool:checkout_worker(Pool, 1000),
+    publish(P, D, <<"crash">>),
+    set_lane({P, D}, #{failure_threshold => 100}),
+    %% delivered three times, then dead
+    [?assertEqual({ok, #{processed => 0, failed => 1}}, job_worker:pull_and_process(Worker, P, D))
+     || _ <- [1, 2, 3]],
+    ?assert(is_process_alive(Worker)),
+    ?assertEqual({ok, #{processed => 0, failed => 0}}, job_worker:pull_and_process(Worker, P, D)),
+    ?assertMatch([#{deliveries := 3, reason := {crashed, {simulated_crash, _}}}],
+                 job_queue:dead_letters()),
+    ok = job_worker_pool:checkin_worker(Pool, Worker),
+    ?assertEqual(expected_status(Pool, 0), job_worker_pool:pool_status(Pool)).
+
+%% The app env `handler' names the module that runs jobs.
+handler_from_app_env(_Config) ->
+    use_test_handler(ok),
+    {P, D} = closed_lane(),
+    {ok, Id} = job_queue:publish(P, D, #{<<"n">> => 1}),
+    ?assertEqual({ok, #{processed => 1, failed => 0}}, job_worker_pool:execute(P, D)),
+    receive {handled, #{id := Id, priority := P, domain := D, payload := #{<<"n">> := 1}}} -> ok
+    after 1000 -> ct:fail(handler_not_called)
+    end.
+
+%% As many callers as a pool has workers, overflow included, drain a lane
+%% concurrently: every job is acked exactly once and the pool ends at its
+%% size.
+concurrent_executes_lose_nothing(_Config) ->
+    each_pool(
+      fun(Pool) ->
+              [drain_lane(Pool, Lane) || Lane <- lists:sublist(closed_lanes(Pool), 1)]
+      end).
+
+drain_lane(Pool, {P, D}) ->
+    #{pull_size := PullSize} = job_worker:lane_config(P, D),
+    #{acked := Acked0} = job_queue:stats(),
+    Jobs = 20 * PullSize * capacity(Pool),
+    [publish(P, D, <<"noop">>) || _ <- lists:seq(1, Jobs)],
+    Self = self(),
+    Callers = [spawn_link(fun() -> Self ! {drained, self(), drain(P, D, 0)} end)
+               || _ <- lists:seq(1, capacity(Pool))],
+    Processed = lists:sum([receive {drained, C, N} -> N after 10000 -> ct:fail(stuck) end
+                           || C <- Callers]),
+    ?assertEqual(Jobs, Processed),
+    ?assertMatch(#{pending := 0, in_flight := 0, dead := 0}, job_queue:stats()),
+    ?assertEqual(Acked0 + Jobs, maps:get(acked, job_queue:stats())),
+    ?assertEqual(expected_status(Pool, 0), job_worker_pool:pool_status(Pool)).
+
+drain(P, D, Done) ->
+    case job_worker_pool:execute(P, D) of
+        {ok, #{processed := 0, failed := 0}} -> Done;
+        {ok, #{processed := N, failed := 0}} -> drain(P, D, Done + N);
+        {error, pool_exhausted} -> drain(P, D, Done)
+    end.
+
+%% A worker told to stop (an exit signal, as from its supervisor) stops
+%% at once, even in the middle of a job: the job is killed and goes back
+%% to the queue.
+stop_during_job_is_prompt(_Config) ->
+    {P, D} = closed_lane(),
+    #{pool := Pool} = job_worker:lane_config(P, D),
+    {ok, Id} = job_queue:publish(P, D, #{<<"action">> => <<"sleep">>, <<"ms">> => 20000}),
+    Worker = job_worker_pool:checkout_worker(Pool, 1000),
+    Caller = spawn(fun() -> job_worker:pull_and_process(Worker, P, D) end),
+    await(fun() -> length(supervisor:which_children(job_worker_sup)) end, 1,
+          erlang:monotonic_time(millisecond) + 1000),
+    [{_, Job, _, _}] = supervisor:which_children(job_worker_sup),
+    WorkerRef = monitor(process, Worker),
+    JobRef = monitor(process, Job),
+    exit(Worker, shutdown),
+    receive {'DOWN', WorkerRef, process, Worker, shutdown} -> ok
+    after 500 -> ct:fail(worker_kept_running)
+    end,
+    receive {'DOWN', JobRef, process, Job, _} -> ok
+    after 100 -> ct:fail(job_outlived_worker)
+    end,
+    await(fun job_queue:stats/0, #{pending => 1, in_flight => 0, acked => 0, dead => 0},
+          erlang:monotonic_time(millisecond) + 100),
+    {ok, [#{id := Id, deliveries := 2}]} = job_queue:pull_jobs(P, D, 1),
+    exit(Caller, kill).
+
+supervision_tree(_Config) ->
+    ?assertEqual([job_queue, job_worker_pool_sup],
+                 lists:sort([Id || {Id, _, _, _} <- supervisor:which_children(?TOP_SUP)])),
+    ?assertEqual(lists:sort([job_worker_sup | job_worker_pool:pools()]),
+                 lists:sort([Id || {Id, _, _, _} <- supervisor:which_children(job_worker_pool_sup)])).
+
+%%%===================================================================
+%%% The test handler: answers as told, reports each job to the test
+%%%===================================================================
+
+handle_job(Job) ->
+    job_worker_SUITE ! {handled, Job},
+    persistent_term:get({?MODULE, answer}).
+
+use_test_handler(Answer) ->
+    persistent_term:put({?MODULE, answer}, case Answer of
+                                               ok -> ok;
+                                               fail -> {error, test_failure}
+                                           end),
+    catch register(job_worker_SUITE, self()),
+    ok = application:set_env(?APP, handler, ?MODULE).
+
+%%%===================================================================
+%%% Helpers
+%%%===================================================================
+
+each_pool(Fun) ->
+    lists:foreach(Fun, job_worker_pool:pools()).
+
+pool_size(Pool) -> proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)).
+
+max_overflow(Pool) -> proplists:get_value(max_overflow, job_worker_pool_sup:pool_args(Pool)).
+
+capacity(Pool) -> pool_size(Pool) + max_overflow(Pool).
+
+%% The status of Pool with Held workers checked out.
+expected_status(Pool, Held) ->
+    #{state => state_name(Pool, Held),
+      available_workers => max(0, pool_size(Pool) - Held),
+      overflow_workers => max(0, Held - pool_size(Pool)),
+      monitored_workers => max(pool_size(Pool), Held)}.
+
+state_name(Pool, Held) ->
+    Size = pool_size(Pool),
+    Capacity = capacity(Pool),
+    if Held < Size -> ready;
+       Held < Capacity -> overflow;
+       true -> full
+    end.
+
+%% Lanes served by Pool, declared or not (undeclared lanes go to the
+%% default pool).
+lanes_of(Pool) ->
+    [{P, D} || {P, D} <- job_worker:lanes() ++ [undeclared_lane()],
+               maps:get(pool, job_worker:lane_config(P, D)) =:= Pool].
+
+%% Lanes whose breaker starts closed, the undeclared one last.
+closed_lanes() ->
+    [{P, D} || {P, D} <- job_worker:lanes() ++ [undeclared_lane()],
+               maps:get(circuit_breaker, job_worker:lane_config(P, D)) =:= closed].
+
+closed_lanes(Pool) ->
+    [Lane || Lane <- closed_lanes(), lists:member(Lane, lanes_of(Pool))].
+
+closed_lane() -> hd(closed_lanes()).
+
+undeclared_lane() -> {undeclared_priority, undeclared_domain}.
+
+publish(P, D, Action) ->
+    {ok, _} = job_queue:publish(P, D, #{<<"action">> => Action}).
+
+set_pool(Pool, Settings) ->
+    ok = application:set_env(?APP, pools, #{Pool => Settings}).
+
+set_lane(Lane, Settings) ->
+    ok = application:set_env(?APP, lanes, #{Lane => Settings}).
+
+checkout(Pool, N) ->
+    [begin
+         Worker = job_worker_pool:checkout_worker(Pool, 0),
+         ?assert(is_pid(Worker)),
+         Worker
+     end || _ <- lists:seq(1, N)].
+
+checkin(Pool, Workers) ->
+    [ok = job_worker_pool:checkin_worker(Pool, W) || W <- Workers],
+    ok.
+
+idle_workers(Pool) -> gen_server:call(Pool, get_avail_workers).
+
+all_workers(Pool) -> [Pid || {_, Pid, _, _} <- gen_server:call(Pool, get_all_workers)].
+
+kill(Pid) ->
+    MRef = monitor(process, Pid),
+    exit(Pid, kill),
+    receive {'DOWN', MRef, process, Pid, _} -> ok end.
+
+%% Waits at most ?RECOVERY_MS for Pool to show Held workers checked out.
+await_status(Pool, Held) ->
+    Expected = expected_status(Pool, Held),
+    Deadline = erlang:monotonic_time(millisecond) + ?RECOVERY_MS,
+    await(fun() -> job_worker_pool:pool_status(Pool) end, Expected, Deadline).
+
+await(Get, Expected, Deadline) ->
+    case Get() of
+        Expected -> ok;
+        Other ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> ct:fail({timeout, {expected, Expected}, {got, Other}});
+                false -> timer:sleep(2), await(Get, Expected, Deadline)
+            end
+    end.
