@@ -153,3 +153,48 @@ fn a_two_pool_erlang_app_passes_its_own_suites() {
     let ct = run(p.path(), "rebar3", &["ct"]);
     assert!(ct.contains("All ") && ct.contains(" tests passed."), "{ct}");
 }
+
+/// Builds and tests a generated crate outside the workspace, with the
+/// workspace's Cargo.lock (same dependency versions) and a target folder
+/// shared by these tests.
+fn cargo_test_generated_crate(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let target = root.join("target").join("generated-crates");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for args in [
+        &["clippy", "--all-targets", "--", "-D", "warnings"][..],
+        &["test"][..],
+    ] {
+        let output = Command::new(&cargo)
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cargo {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_two_pool_rust_crate_builds_and_passes_its_tests() {
+    let p = Project::init(Lang::Rust, "two_pools");
+    p.write(p.spec(), TWO_POOLS);
+    p.ggen(&["sync"]).expect(0);
+    let config = p.read("src/config.rs");
+    for expected in [
+        "name: \"email_pool\",\n        size: 3,\n        max_overflow: 0,\n        pull_size: 2,\n        process_timeout: Duration::from_millis(2000),\n        strategy: Strategy::Lifo,",
+        "name: \"report_pool\",\n        size: 4,\n        max_overflow: 2,\n        pull_size: 5,\n        process_timeout: Duration::from_millis(30000),\n        strategy: Strategy::Fifo,",
+        "priority: \"high\",\n        domain: \"email\",\n        pool: \"email_pool\",\n        circuit_breaker_open: false,\n        failure_threshold: 3,\n        failure_window: Duration::from_millis(1000),",
+        "intensity: 3,\n    period: Duration::from_secs(5),",
+    ] {
+        assert!(config.contains(expected), "config.rs lacks:\n{expected}\n---\n{config}");
+    }
+    assert!(p.read("Cargo.toml").contains("name = \"two_pools\""));
+    cargo_test_generated_crate(p.path());
+}
