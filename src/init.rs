@@ -83,6 +83,11 @@ construct = { file = "ontology/rules/lane_pool.rq" }
 
 # μ₁: every row these queries return is a violation; the sync stops (exit 4).
 [[validation.rules]]
+name = "unknown_property"
+query = { file = "ontology/checks/unknown_property.rq" }
+message = "{{ subject }}: {{ property_local_name }} is not a property of the jobs vocabulary (see ontology/jobs.ttl)"
+
+[[validation.rules]]
 name = "datatype"
 query = { file = "ontology/checks/datatype.rq" }
 message = "{{ subject }}: {{ property_local_name }} must be of type xsd:{{ expected_local_name }}, but it is \"{{ value }}\"{% if datatype_local_name is defined %} (xsd:{{ datatype_local_name }}){% endif %}"

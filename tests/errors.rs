@@ -280,3 +280,13 @@ fn json_errors_carry_code_and_location() {
     assert!(e["column"].is_u64());
     assert!(run.stderr.is_empty());
 }
+
+#[test]
+fn misspelt_vocabulary_property() {
+    fails("unknown_property", 4, |p| {
+        p.append(
+            p.spec(),
+            "\n@prefix ex: <http://example.org/app#> .\nex:emailPool a jobs:WorkerPool ;\n    jobs:poolsize 3 .\n",
+        );
+    });
+}

@@ -193,7 +193,10 @@ fn a_two_pool_rust_crate_builds_and_passes_its_tests() {
         "priority: \"high\",\n        domain: \"email\",\n        pool: \"email_pool\",\n        circuit_breaker_open: false,\n        failure_threshold: 3,\n        failure_window: Duration::from_millis(1000),",
         "intensity: 3,\n    period: Duration::from_secs(5),",
     ] {
-        assert!(config.contains(expected), "config.rs lacks:\n{expected}\n---\n{config}");
+        assert!(
+            config.contains(expected),
+            "config.rs lacks:\n{expected}\n---\n{config}"
+        );
     }
     assert!(p.read("Cargo.toml").contains("name = \"two_pools\""));
     cargo_test_generated_crate(p.path());
