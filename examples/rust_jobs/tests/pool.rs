@@ -9,7 +9,16 @@ use std::time::Duration;
 use ggen_jobs::config::{PoolConfig, Strategy};
 use ggen_jobs::pool::{Pool, PoolError, PoolState, PoolStatus, Pooled};
 
+/// A checkout timeout that a test expects never to fire. Tests that wait
+/// with it run on tokio's paused clock (only the multi-threaded ones cannot,
+/// and they tolerate a timeout): the paused clock moves only when every task
+/// is idle, so CPU contention cannot make it fire, while a waiter that is
+/// never served still times out at once instead of hanging.
 const LONG: Duration = Duration::from_secs(5);
+
+/// How long a test waits for something that must happen before it fails
+/// (a liveness deadline, not a speed bound).
+const LIVENESS: Duration = Duration::from_secs(60);
 
 /// A pooled object that knows its creation number and reports its drop.
 #[derive(Debug)]
@@ -94,9 +103,9 @@ async fn until_waiting(pool: &Pool<Obj>, n: usize) {
 
 /// Awaits `future`, failing the test instead of hanging if it never ends.
 async fn within<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(30), future)
+    tokio::time::timeout(LIVENESS, future)
         .await
-        .expect("still pending after 30 s: a waiter was never woken")
+        .unwrap_or_else(|_| panic!("still pending after {LIVENESS:?}: a waiter was never woken"))
 }
 
 /// Polls a future once, without a runtime waking it.
@@ -147,7 +156,7 @@ fn overflow_objects_are_created_on_demand_and_dismissed_on_return() {
     assert_eq!((counts.created(), counts.dropped()), (4, 2));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn empty_pool_blocks_until_an_object_returns() {
     let (pool, _) = pool(1, 0, Strategy::Fifo);
     let held = pool.checkout(LONG).await.unwrap();
@@ -225,7 +234,7 @@ fn broken_overflow_object_is_dismissed_not_replaced() {
     assert_eq!(pool.status(), status(PoolState::Overflow, 0, 0, 1, 0));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn broken_object_with_a_waiter_gives_the_waiter_a_fresh_one() {
     let (pool, counts) = pool(1, 0, Strategy::Fifo);
     let mut held = pool.checkout(LONG).await.unwrap();
@@ -307,7 +316,7 @@ fn lifo_hands_out_the_most_recently_returned_object() {
     assert_eq!(reuse_order(Strategy::Lifo), vec![1, 0, 2]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_arrival_order_without_barging() {
     let (pool, _) = pool(1, 0, Strategy::Fifo);
     let held = pool.checkout(LONG).await.unwrap();
@@ -393,7 +402,7 @@ async fn timed_out_waiters_do_not_pile_up() {
     assert_eq!(pool.status(), status(PoolState::Ready, 1, 0, 0, 0));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn close_wakes_waiters_and_refuses_later_checkouts() {
     let (pool, counts) = pool(1, 0, Strategy::Fifo);
     let held = pool.checkout(LONG).await.unwrap();

@@ -3,6 +3,13 @@
 //!
 //! Every test builds its own pools and lanes, so none depends on the
 //! generated configuration except `starts_with_the_generated_configuration`.
+//!
+//! Timing: tests on one thread run on tokio's paused clock, which moves only
+//! when every task is idle, so no timeout fires early on a busy machine and
+//! a timeout meant to fire fires at once. The multi-threaded tests cannot
+//! pause time: they give the runtime a [`ManualClock`] (restart windows,
+//! breakers and ack waits stand still), process timeouts no job reaches,
+//! and wait for outcomes with generous liveness deadlines.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,13 +34,19 @@ const POOL: &str = "test_pool";
 const PRIORITY: &str = "high";
 const DOMAIN: &str = "email";
 
+/// How long a test waits for something that must happen before it fails
+/// (a liveness deadline, not a speed bound).
+const LIVENESS: Duration = Duration::from_secs(60);
+
 fn pool(size: usize, max_overflow: usize) -> PoolConfig {
     PoolConfig {
         name: POOL,
         size,
         max_overflow,
         pull_size: 5,
-        process_timeout: Duration::from_secs(5),
+        // Reached only by the test that sets a shorter one: a job meant to
+        // finish must not time out because the machine is busy.
+        process_timeout: LIVENESS,
         strategy: Strategy::Fifo,
         checkout_timeout: Duration::from_millis(50),
     }
@@ -69,17 +82,20 @@ async fn publish<Q: JobQueue, H: JobHandler>(runtime: &Runtime<Q, H>, payload: V
         .expect("published")
 }
 
+/// Polls `condition` until it holds, failing the test with `what` if it
+/// still does not after [`LIVENESS`].
 async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    for _ in 0..1000 {
-        if condition().await {
-            return;
-        }
+    let deadline = tokio::time::Instant::now() + LIVENESS;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("timed out waiting until {what}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn execute_processes_one_batch_and_counts_outcomes() {
     let runtime = manual(pool(2, 0), lane(100)).await;
     for action in ["noop", "fail", "noop", "sleep", "fail", "noop", "noop"] {
@@ -111,7 +127,7 @@ async fn execute_processes_one_batch_and_counts_outcomes() {
     assert_eq!(runtime.pool_status(POOL).unwrap().available, 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn execute_on_an_empty_lane_does_nothing() {
     let runtime = manual(pool(1, 0), lane(1)).await;
     assert_eq!(
@@ -120,7 +136,7 @@ async fn execute_on_an_empty_lane_does_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_lanes_are_refused() {
     let runtime = manual(pool(1, 0), lane(1)).await;
     let error = runtime.execute("low", "nowhere").await.unwrap_err();
@@ -132,7 +148,7 @@ async fn unknown_lanes_are_refused() {
     assert!(matches!(error, QueueError::UnknownLane { .. }), "{error}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn lanes_sharing_a_pool_share_its_workers() {
     let other = LaneConfig {
         name: "other_lane",
@@ -175,7 +191,7 @@ impl JobHandler for Counting {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_running_past_the_process_timeout_is_cancelled_and_fails() {
     let handler = Arc::new(Counting::default());
     let runtime = Runtime::builder(Arc::clone(&handler))
@@ -205,6 +221,8 @@ async fn a_job_running_past_the_process_timeout_is_cancelled_and_fails() {
             .timed_out,
         1
     );
+    // On the paused clock this sleep passes the job's 300 ms: a job left
+    // running would have finished by now.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(
         !handler.finished_sleeping.load(Ordering::SeqCst),
@@ -217,7 +235,7 @@ async fn a_job_running_past_the_process_timeout_is_cancelled_and_fails() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_handler_fails_only_its_own_job() {
     let runtime = manual(pool(1, 0), lane(100)).await;
     publish(&runtime, json!({"action": "crash"})).await;
@@ -242,7 +260,7 @@ async fn a_panicking_handler_fails_only_its_own_job() {
     assert_eq!((status.available, status.in_use), (1, 0));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_breaker_opens_rejects_probes_and_closes() {
     let clock = ManualClock::new();
     let lane = lane(2);
@@ -303,7 +321,7 @@ async fn the_breaker_opens_rejects_probes_and_closes() {
     assert_eq!(runtime.breaker(PRIORITY, DOMAIN).unwrap().times_opened(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lane_specified_open_starts_with_its_breaker_open() {
     let runtime = manual(
         pool(1, 0),
@@ -321,7 +339,7 @@ async fn a_lane_specified_open_starts_with_its_breaker_open() {
     assert_eq!(runtime.queue_stats().await.unwrap().pending, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn execute_reports_pool_exhausted_when_no_worker_frees_up() {
     let runtime = manual(pool(1, 0), lane(5)).await;
     let held = runtime.pool(POOL).unwrap().try_checkout().unwrap();
@@ -339,7 +357,7 @@ async fn execute_reports_pool_exhausted_when_no_worker_frees_up() {
     assert!(runtime.execute(PRIORITY, DOMAIN).await.is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn overflow_workers_are_created_when_busy_and_dismissed_when_back() {
     let runtime = manual(pool(2, 1), lane(5)).await;
     let pool = runtime.pool(POOL).unwrap();
@@ -373,7 +391,7 @@ async fn overflow_workers_are_created_when_busy_and_dismissed_when_back() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_worker_dropped_by_a_panicking_holder_is_replaced() {
     let runtime = manual(pool(2, 0), lane(5)).await;
     let pool = runtime.pool(POOL).unwrap().clone();
@@ -410,6 +428,9 @@ async fn no_job_is_lost_when_handlers_panic() {
         .lanes([lane(10_000)])
         .workers_per_lane(3)
         .poll_interval(Duration::from_millis(5))
+        // No ack wait runs out, however slowly the jobs are processed: every
+        // delivery beyond the first is one the test asked for.
+        .clock(ManualClock::new())
         .start()
         .await
         .unwrap();
@@ -513,6 +534,8 @@ async fn a_crashed_lane_worker_is_restarted() {
             intensity: 2,
             period: Duration::from_secs(60),
         })
+        // Both restarts fall within the period however slowly they come.
+        .clock(ManualClock::new())
         .start()
         .await
         .unwrap();
@@ -547,10 +570,12 @@ async fn a_lane_worker_crashing_too_often_stops_the_supervisor() {
             intensity: 3,
             period: Duration::from_secs(60),
         })
+        // Every crash falls within the period however slowly they come.
+        .clock(ManualClock::new())
         .start()
         .await
         .unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(5), runtime.wait())
+    let exit = tokio::time::timeout(LIVENESS, runtime.wait())
         .await
         .expect("supervisor gave up");
     assert!(
@@ -562,9 +587,20 @@ async fn a_lane_worker_crashing_too_often_stops_the_supervisor() {
     assert!(!runtime.is_running());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On the paused clock the long job cannot end before the shutdown request
+/// reaches its worker, however busy the machine: time moves only once the
+/// worker, the supervisor and the test are all waiting.
+#[tokio::test(start_paused = true)]
 async fn shutdown_finishes_the_job_in_progress_and_gives_back_the_rest() {
     let queue = Arc::new(MemoryQueue::new());
+    // Published before any worker runs, so the first pull takes all three.
+    for payload in [
+        json!({"action": "sleep", "ms": 1000}),
+        json!({"action": "noop"}),
+        json!({"action": "noop"}),
+    ] {
+        queue.publish(PRIORITY, DOMAIN, payload).await.unwrap();
+    }
     let runtime = Runtime::builder(DefaultHandler)
         .queue(Arc::clone(&queue))
         .pools([pool(1, 0)])
@@ -574,9 +610,6 @@ async fn shutdown_finishes_the_job_in_progress_and_gives_back_the_rest() {
         .start()
         .await
         .unwrap();
-    publish(&runtime, json!({"action": "sleep", "ms": 1000})).await;
-    publish(&runtime, json!({"action": "noop"})).await;
-    publish(&runtime, json!({"action": "noop"})).await;
     eventually("the batch is pulled", async || {
         queue.stats().await.unwrap().in_flight == 3
     })
@@ -594,7 +627,7 @@ async fn shutdown_finishes_the_job_in_progress_and_gives_back_the_rest() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_closes_the_pools() {
     let runtime = manual(pool(1, 0), lane(5)).await;
     let pool = runtime.pool(POOL).unwrap().clone();
@@ -607,7 +640,7 @@ fn series(name: &str, labels: &str, value: u64) -> String {
     [name, "{", labels, "} ", &value.to_string()].concat()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_metrics_exposition_reflects_the_counters() {
     let runtime = manual(pool(2, 1), lane(100)).await;
     publish(&runtime, json!({"action": "noop"})).await;
@@ -642,7 +675,7 @@ async fn the_metrics_exposition_reflects_the_counters() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn invalid_configurations_are_refused() {
     let unknown_pool = Runtime::builder(DefaultHandler)
         .pools([pool(1, 0)])

@@ -1,5 +1,12 @@
 //! Supervisor: start order, reverse shutdown, shutdown timeout, restart
 //! types, restart intensity.
+//!
+//! Every test runs on tokio's paused clock: it moves only when all tasks are
+//! idle, so a busy machine cannot make a shutdown timeout or a deadline fire
+//! early, and a test that would hang fails at once. Tests whose outcome
+//! depends on the restart window measure it on a [`ManualClock`] that only
+//! the test moves. Whether a child was restarted is checked once the
+//! supervisor has handled its exit, never after a sleep.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +19,23 @@ use ggen_jobs::supervisor::{ChildSpec, Restart};
 use ggen_jobs::supervisor::{Supervisor, SupervisorExit};
 
 type Log = Arc<Mutex<Vec<String>>>;
+
+/// How long a test waits for something that must happen before it fails.
+/// On the paused clock it only passes when nothing else can happen.
+const LIVENESS: Duration = Duration::from_secs(60);
+
+/// Polls `condition` until it holds, failing the test with `what` if it
+/// still does not after [`LIVENESS`].
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + LIVENESS;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 fn entries(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
@@ -63,7 +87,7 @@ impl Controlled {
     }
 
     async fn started(&mut self) {
-        tokio::time::timeout(Duration::from_secs(5), self.starts.recv())
+        tokio::time::timeout(LIVENESS, self.starts.recv())
             .await
             .expect("child started in time")
             .expect("supervisor alive");
@@ -73,9 +97,10 @@ impl Controlled {
         self.commands.send(command).expect("child listening");
     }
 
-    /// No start beyond those already seen, after letting the supervisor run.
-    async fn assert_not_restarted(&mut self) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    /// No start beyond those already seen. Call it once the supervisor has
+    /// handled the child's exit: a restart happens within that same step,
+    /// and the restarted child reports its start before the step ends.
+    fn assert_not_restarted(&mut self) {
         assert!(self.starts.try_recv().is_err(), "child was restarted");
     }
 }
@@ -84,7 +109,7 @@ fn config(intensity: u32, period: Duration) -> SupervisorConfig {
     SupervisorConfig { intensity, period }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn starts_children_in_order_and_stops_them_in_reverse_order() {
     let log = Log::default();
     let (a, mut ca) = Controlled::spec("a", &log);
@@ -150,7 +175,7 @@ async fn a_child_that_ignores_shutdown_is_aborted_after_its_timeout() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_permanent_child_is_restarted_after_any_exit() {
     let log = Log::default();
     let (spec, mut child) = Controlled::spec("p", &log);
@@ -171,7 +196,7 @@ async fn a_permanent_child_is_restarted_after_any_exit() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_transient_child_is_restarted_only_after_an_abnormal_exit() {
     let log = Log::default();
     let (spec, mut child) = Controlled::spec("t", &log);
@@ -184,7 +209,13 @@ async fn a_transient_child_is_restarted_only_after_an_abnormal_exit() {
     child.send(Cmd::Panic);
     child.started().await;
     child.send(Cmd::Exit);
-    child.assert_not_restarted().await;
+    // A restarted child would be running again: wait for the supervisor to
+    // see it stopped, then make sure no start slipped in meanwhile.
+    eventually("the supervisor saw the child stop", async || {
+        !handle.which_children().await[0].running
+    })
+    .await;
+    child.assert_not_restarted();
     let info = handle.which_children().await;
     assert_eq!(info.len(), 1, "a stopped transient child keeps its spec");
     assert!(!info[0].running);
@@ -193,7 +224,7 @@ async fn a_transient_child_is_restarted_only_after_an_abnormal_exit() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_temporary_child_is_never_restarted_and_is_forgotten() {
     let log = Log::default();
     let (temporary, mut child) = Controlled::spec("tmp", &log);
@@ -205,7 +236,11 @@ async fn a_temporary_child_is_never_restarted_and_is_forgotten() {
     child.started().await;
     other_child.started().await;
     child.send(Cmd::Fail);
-    child.assert_not_restarted().await;
+    eventually("the supervisor forgot the temporary child", async || {
+        handle.which_children().await.len() == 1
+    })
+    .await;
+    child.assert_not_restarted();
     let ids: Vec<_> = handle
         .which_children()
         .await
@@ -216,12 +251,14 @@ async fn a_temporary_child_is_never_restarted_and_is_forgotten() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_restart_that_exceeds_the_intensity_stops_the_supervisor() {
     let log = Log::default();
     let (sibling, mut sibling_child) = Controlled::spec("sibling", &log);
     let (crashy, mut child) = Controlled::spec("crashy", &log);
     let mut handle = Supervisor::new(config(2, Duration::from_secs(60)))
+        // A clock that stands still: every restart falls within the period.
+        .with_clock(ManualClock::new())
         .child(sibling)
         .child(crashy)
         .start();
@@ -235,7 +272,7 @@ async fn the_restart_that_exceeds_the_intensity_stops_the_supervisor() {
     assert!(handle.is_running());
     // The third would exceed it.
     child.send(Cmd::Fail);
-    let exit = tokio::time::timeout(Duration::from_secs(5), handle.wait())
+    let exit = tokio::time::timeout(LIVENESS, handle.wait())
         .await
         .expect("supervisor stopped");
     assert_eq!(
@@ -244,31 +281,37 @@ async fn the_restart_that_exceeds_the_intensity_stops_the_supervisor() {
             child: "crashy".to_owned()
         }
     );
-    child.assert_not_restarted().await;
+    // The supervisor has finished: a restart would already have reported.
+    child.assert_not_restarted();
     assert!(!handle.is_running());
     assert!(entries(&log).contains(&"stop sibling".to_owned()));
     assert!(handle.which_children().await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn intensity_zero_stops_at_the_first_restart() {
     let log = Log::default();
     let (spec, mut child) = Controlled::spec("once", &log);
     let mut handle = Supervisor::new(config(0, Duration::from_secs(60)))
+        // A clock that stands still: every restart falls within the period.
+        .with_clock(ManualClock::new())
         .child(spec)
         .start();
     child.started().await;
     child.send(Cmd::Panic);
+    let exit = tokio::time::timeout(LIVENESS, handle.wait())
+        .await
+        .expect("supervisor stopped");
     assert_eq!(
-        handle.wait().await,
+        exit,
         SupervisorExit::IntensityExceeded {
             child: "once".to_owned()
         }
     );
-    child.assert_not_restarted().await;
+    child.assert_not_restarted();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn restarts_older_than_the_period_are_forgotten() {
     let clock = ManualClock::new();
     let period = Duration::from_secs(10);
@@ -291,13 +334,13 @@ async fn restarts_older_than_the_period_are_forgotten() {
     child.started().await;
     clock.advance(period - Duration::from_millis(1));
     child.send(Cmd::Fail);
-    assert!(matches!(
-        handle.wait().await,
-        SupervisorExit::IntensityExceeded { .. }
-    ));
+    let exit = tokio::time::timeout(LIVENESS, handle.wait())
+        .await
+        .expect("supervisor stopped");
+    assert!(matches!(exit, SupervisorExit::IntensityExceeded { .. }));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropping_the_handle_stops_the_children() {
     let log = Log::default();
     let (spec, mut child) = Controlled::spec("orphan", &log);
@@ -306,11 +349,8 @@ async fn dropping_the_handle_stops_the_children() {
         .start();
     child.started().await;
     drop(handle);
-    for _ in 0..100 {
-        if entries(&log).contains(&"stop orphan".to_owned()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("child was not stopped: {:?}", entries(&log));
+    eventually("the orphan was stopped", async || {
+        entries(&log).contains(&"stop orphan".to_owned())
+    })
+    .await;
 }
