@@ -9,8 +9,14 @@
 %%% <li>`job_worker_pool:execute/2' on an empty lane (checkout, breaker,
 %%%     pull of nothing, checkin): its overhead over the floor;</li>
 %%% <li>`execute/2' on noop jobs, one caller: per job and per call;</li>
-%%% <li>`execute/2' on noop jobs, one caller per worker of the pool.</li>
+%%% <li>`execute/2' on noop jobs, one caller per worker of the pool;</li>
+%%% <li>for every pool, how long it takes to be back at its size after
+%%%     one of its workers is killed, checked out or idle: from the kill
+%%%     to the pool's status showing all its workers idle again, without
+%%%     the dead one (median and max over ?KILLS kills of each kind).</li>
 %%% </ul>
+%%% The test suites only check that a killed worker is replaced (within
+%%% seconds); how fast it is replaced is this measurement.
 %%% @end
 %%%-------------------------------------------------------------------
 -module(job_bench_SUITE).
@@ -23,6 +29,7 @@
 -define(APP, ggen_jobs).
 -define(CALLS, 20000).
 -define(WARMUP, 1000).
+-define(KILLS, 200).
 
 suite() ->
     [{timetrap, {minutes, 10}}].
@@ -51,6 +58,10 @@ execute_throughput(_Config) ->
     publish(P, D, Jobs),
     {Micros, ok} = timer:tc(fun() -> drain_concurrently(P, D, Size) end),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
+    Recovery = [{"pool back to size after a worker is killed", ""}
+                | [{io_lib:format("  ~p, ~s worker", [KPool, Which]),
+                    median_max(recovery_times(KPool, Which))}
+                   || KPool <- job_worker_pool:pools(), Which <- ["checked-out", "idle"]]],
     Report = [{"pool / lane", io_lib:format("~p (size ~p) / ~p", [Pool, Size, {P, D}])},
               {"poolboy:transaction, empty fun", us(Floor)},
               {"poolboy:transaction + 1 call to the worker", us(WithCall)},
@@ -59,8 +70,12 @@ execute_throughput(_Config) ->
               {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
               {"  per job, 1 caller", us(Full / PullSize)},
               {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {io_lib:format("jobs/s, ~p concurrent callers", [Size]), rate(Jobs / Micros)}],
-    Text = [io_lib:format("~-46s ~s~n", [Name, Value]) || {Name, Value} <- Report],
+              {io_lib:format("jobs/s, ~p concurrent callers", [Size]), rate(Jobs / Micros)}]
+        ++ Recovery,
+    Text = [case Value of
+                "" -> io_lib:format("~s~n", [Name]);
+                _ -> io_lib:format("~-46s ~s~n", [Name, Value])
+            end || {Name, Value} <- Report],
     ct:log("~s", [Text]),
     io:format(user, "~n~s", [Text]),
     {comment, lists:flatten(io_lib:format("execute/2 empty ~s, floor ~s, ~s per noop job",
@@ -82,6 +97,54 @@ drain_concurrently(P, D, Callers) ->
             || _ <- lists:seq(1, Callers)],
     [receive {done, Pid} -> ok end || Pid <- Pids],
     ok.
+
+%% Microseconds from killing a worker of Pool (`"checked-out"' or `"idle"')
+%% to Pool showing its size in idle workers again, the dead one not among
+%% them; one figure per kill. The kills' error reports are not logged.
+recovery_times(Pool, Which) ->
+    Size = proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)),
+    Back = #{state => ready, available_workers => Size, overflow_workers => 0,
+             monitored_workers => Size},
+    Back = job_worker_pool:pool_status(Pool),
+    #{level := Level} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, critical),
+    try
+        [recover_once(Pool, Which, Back) || _ <- lists:seq(1, ?KILLS)]
+    after
+        ok = logger:set_primary_config(level, Level)
+    end.
+
+recover_once(Pool, Which, Back) ->
+    Worker = case Which of
+                 "checked-out" -> job_worker_pool:checkout_worker(Pool, 0);
+                 "idle" -> hd(gen_server:call(Pool, get_avail_workers))
+             end,
+    true = is_pid(Worker),
+    Start = erlang:monotonic_time(microsecond),
+    exit(Worker, kill),
+    await_back(Pool, Worker, Back, Start + 10000000),
+    erlang:monotonic_time(microsecond) - Start.
+
+await_back(Pool, Worker, Back, Deadline) ->
+    case job_worker_pool:pool_status(Pool) =:= Back
+        andalso not lists:member(Worker, gen_server:call(Pool, get_avail_workers)) of
+        true -> ok;
+        false ->
+            case erlang:monotonic_time(microsecond) < Deadline of
+                true -> await_back(Pool, Worker, Back, Deadline);
+                false -> ct:fail({not_back_to_size, Pool, job_worker_pool:pool_status(Pool)})
+            end
+    end.
+
+median_max(Micros) ->
+    Sorted = lists:sort(Micros),
+    N = length(Sorted),
+    Median = case N rem 2 of
+                 1 -> lists:nth(N div 2 + 1, Sorted);
+                 0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
+             end,
+    io_lib:format("median ~s, max ~s (~p kills)",
+                  [us(float(Median)), us(float(lists:last(Sorted))), N]).
 
 drain(P, D) ->
     case job_worker_pool:execute(P, D) of

@@ -4,6 +4,16 @@
 %%% come from the generated configuration ({@link job_worker:lanes/0},
 %%% {@link job_worker:lane_config/2}); short timeouts are set through the
 %%% app env overrides, so no test waits for the ontology's 30 s.
+%%%
+%%% No case asserts how fast anything is: a case waits for what must
+%%% happen up to ?LIVENESS_MS and fails if it has not happened by then.
+%%% Ack margins and processTimeouts are a minute unless a case shortens
+%%% them (the ontology's may be a millisecond), so that no job runs into
+%%% its timeout in a case not about it, and in a case about another way
+%%% back to pending (a puller dying, a worker killed) a job cannot come
+%%% back by its ack wait instead, however loaded the machine. Where a case
+%%% shortens them, it checks that a job does not come back before its ack
+%%% wait (a lower bound, which load cannot break).
 %%% @end
 %%%-------------------------------------------------------------------
 -module(job_queue_SUITE).
@@ -11,13 +21,17 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--export([suite/0, all/0, init_per_testcase/2, end_per_testcase/2]).
+-export([suite/0, all/0, init_per_testcase/2, end_per_testcase/2, handle_job/1]).
 -export([publish_pull_ack/1, redelivery_after_ack_wait/1, ack_wait_grows_with_batch_position/1,
          late_ack_is_honoured/1, redelivery_when_puller_dies/1,
          no_loss_when_worker_killed_mid_job/1, lanes_isolated/1,
          dead_letter_after_3_deliveries/1, release_does_not_count/1]).
 
 -define(APP, ggen_jobs).
+%% How long a case waits for what must happen before it fails.
+-define(LIVENESS_MS, 5000).
+%% Ack margin and processTimeout of the cases not about them.
+-define(LONG_MS, 60000).
 
 suite() ->
     [{timetrap, {seconds, 30}}].
@@ -28,13 +42,17 @@ all() ->
      lanes_isolated, dead_letter_after_3_deliveries, release_does_not_count].
 
 init_per_testcase(_Case, Config) ->
+    ok = application:set_env(?APP, ack_margin, ?LONG_MS),
+    ok = application:set_env(?APP, pools,
+                             maps:from_list([{Pool, #{process_timeout => ?LONG_MS}}
+                                             || Pool <- job_worker_pool:pools()])),
     {ok, _} = application:ensure_all_started(?APP),
     Config.
 
 end_per_testcase(_Case, _Config) ->
     ok = application:stop(?APP),
     [application:unset_env(?APP, Key) || Key <- [pools, lanes, ack_margin]],
-    ok.
+    ok = application:set_env(?APP, handler, job_handler).
 
 %%%===================================================================
 %%% Cases
@@ -61,27 +79,32 @@ publish_pull_ack(_Config) ->
     ok = job_queue:ack(Last),
     ?assertEqual(stats(0, 0, 3, 0), job_queue:stats()).
 
-%% A job not acked within processTimeout + margin is delivered again.
+%% A job not acked within processTimeout + margin is delivered again: it
+%% stays in flight until then, and comes back.
 redelivery_after_ack_wait(_Config) ->
     {P, D} = Lane = lane(),
     short_ack_wait(Lane, 100, 50),
     Id = publish(P, D, 1),
+    Pulled = now_ms(),
     {ok, [#{id := Id, deliveries := 1}]} = job_queue:pull_jobs(P, D, 1),
-    timer:sleep(80),
-    ?assertEqual(stats(0, 1, 0, 0), job_queue:stats()),
-    await(fun job_queue:stats/0, stats(1, 0, 0, 0), 1000),
+    await_from(fun job_queue:stats/0, stats(0, 1, 0, 0), stats(1, 0, 0, 0)),
+    ?assert(now_ms() - Pulled >= 100 + 50),
     {ok, [#{id := Id, deliveries := 2}]} = job_queue:pull_jobs(P, D, 1),
     ok = job_queue:ack(Id),
     ?assertEqual(stats(0, 0, 1, 0), job_queue:stats()).
 
 %% The k-th job of a batch may wait for the k - 1 before it: its ack wait
-%% is k x processTimeout + margin.
+%% is k x processTimeout + margin. With processTimeout 1 s, the first job
+%% comes back after 1.05 s (not before), while the second stays in flight
+%% until 2.05 s: the case must look at the queue in that second.
 ack_wait_grows_with_batch_position(_Config) ->
     {P, D} = Lane = lane(),
-    short_ack_wait(Lane, 200, 50),
+    short_ack_wait(Lane, 1000, 50),
     [First, Second] = [publish(P, D, N) || N <- [1, 2]],
+    Pulled = now_ms(),
     {ok, [_, _]} = job_queue:pull_jobs(P, D, 2),
-    await(fun job_queue:stats/0, stats(1, 1, 0, 0), 1000),
+    await_from(fun job_queue:stats/0, stats(0, 2, 0, 0), stats(1, 1, 0, 0)),
+    ?assert(now_ms() - Pulled >= 1000 + 50),
     {ok, [#{id := First}]} = job_queue:pull_jobs(P, D, 1),
     ok = job_queue:ack(Second),
     ok = job_queue:ack(First),
@@ -93,38 +116,49 @@ late_ack_is_honoured(_Config) ->
     short_ack_wait(Lane, 50, 10),
     Id = publish(P, D, 1),
     {ok, [_]} = job_queue:pull_jobs(P, D, 1),
-    await(fun job_queue:stats/0, stats(1, 0, 0, 0), 1000),
+    await(fun job_queue:stats/0, stats(1, 0, 0, 0)),
     ok = job_queue:ack(Id),
     ?assertEqual(stats(0, 0, 1, 0), job_queue:stats()),
     ?assertEqual({ok, []}, job_queue:pull_jobs(P, D, 1)).
 
+%% The job comes back because its puller died (its ack wait is a minute).
 redelivery_when_puller_dies(_Config) ->
     {P, D} = lane(),
     Id = publish(P, D, 1),
     pull_and_die(P, D),
-    await(fun job_queue:stats/0, stats(1, 0, 0, 0), 100),
+    await(fun job_queue:stats/0, stats(1, 0, 0, 0)),
     {ok, [#{id := Id, deliveries := 2}]} = job_queue:pull_jobs(P, D, 1).
 
 %% Killing the worker in the middle of a job kills the job and puts it
-%% back; the next execute completes it.
+%% back; the next execute completes it. The job's first delivery runs
+%% until it is killed (handle_job/1 below), its processTimeout and ack
+%% wait are a minute: only the worker's death can end it and bring it back
+%% within ?LIVENESS_MS.
 no_loss_when_worker_killed_mid_job(_Config) ->
     {P, D} = lane(),
     #{pool := Pool} = job_worker:lane_config(P, D),
-    {ok, _} = job_queue:publish(P, D, #{<<"action">> => <<"sleep">>, <<"ms">> => 300}),
-    Worker = job_worker_pool:checkout_worker(Pool, 1000),
+    set_pool(Pool, #{process_timeout => ?LONG_MS}),
+    ok = application:set_env(?APP, handler, ?MODULE),
+    publish(P, D, 1),
+    Worker = job_worker_pool:checkout_worker(Pool, ?LIVENESS_MS),
     Caller = spawn(fun() -> job_worker:pull_and_process(Worker, P, D) end),
-    await(fun job_queue:stats/0, stats(0, 1, 0, 0), 1000),
+    await(fun() -> length(supervisor:which_children(job_worker_sup)) end, 1),
+    ?assertEqual(stats(0, 1, 0, 0), job_queue:stats()),
     [{_, Job, _, _}] = supervisor:which_children(job_worker_sup),
     JobRef = monitor(process, Job),
     exit(Worker, kill),
-    receive {'DOWN', JobRef, process, Job, _} -> ok after 100 -> ct:fail(job_survived) end,
-    await(fun job_queue:stats/0, stats(1, 0, 0, 0), 100),
+    receive {'DOWN', JobRef, process, Job, _} -> ok
+    after ?LIVENESS_MS -> ct:fail(job_survived)
+    end,
+    await(fun job_queue:stats/0, stats(1, 0, 0, 0)),
     ?assertEqual({ok, #{processed => 1, failed => 0}}, job_worker_pool:execute(P, D)),
     ?assertEqual(stats(0, 0, 1, 0), job_queue:stats()),
     ?assertEqual([], job_queue:dead_letters()),
     exit(Caller, kill).
 
-%% Jobs stay in their lane, and a lane's open breaker leaves the others alone.
+%% Jobs stay in their lane, and a lane's open breaker leaves the others
+%% alone. (The first lane's window is made long so that its failures stay
+%% within one window, and its breaker open, however slowly the case runs.)
 lanes_isolated(_Config) ->
     Lanes = job_worker:lanes() ++ [{undeclared_priority, undeclared_domain}],
     [publish(P, D, N) || {P, D} <- Lanes, N <- [1, 2]],
@@ -136,6 +170,7 @@ lanes_isolated(_Config) ->
                           [ok = job_queue:ack(Id) || #{id := Id} <- Jobs]
                   end, Lanes),
     [{P1, D1}, {P2, D2} | _] = Lanes,
+    ok = application:set_env(?APP, lanes, #{{P1, D1} => #{failure_window => ?LONG_MS}}),
     #{failure_threshold := Threshold} = job_worker:lane_config(P1, D1),
     [{ok, _} = job_queue:publish(P1, D1, #{<<"action">> => <<"fail">>})
      || _ <- lists:seq(1, Threshold)],
@@ -149,7 +184,7 @@ lanes_isolated(_Config) ->
     end.
 
 %% A job that fails on each of its 3 deliveries is dead-lettered, whether
-%% it returned an error or its worker died.
+%% it returned an error or its puller died (its ack wait is a minute).
 dead_letter_after_3_deliveries(_Config) ->
     {P, D} = Lane = lane(),
     ok = application:set_env(?APP, lanes, #{Lane => #{failure_threshold => 100}}),
@@ -163,7 +198,7 @@ dead_letter_after_3_deliveries(_Config) ->
     Orphan = publish(P, D, 1),
     [begin
          pull_and_die(P, D),
-         await(fun job_queue:stats/0, stats(Pending, 0, 0, Dead), 100)
+         await(fun job_queue:stats/0, stats(Pending, 0, 0, Dead))
      end || {Pending, Dead} <- [{1, 1}, {1, 1}, {0, 2}]],
     ?assertMatch([#{id := Orphan, deliveries := 3, reason := {puller_down, normal}} | _],
                  job_queue:dead_letters()).
@@ -192,7 +227,7 @@ lane() ->
 pull_and_die(P, D) ->
     {Pid, MRef} = spawn_monitor(fun() -> {ok, [_]} = job_queue:pull_jobs(P, D, 1) end),
     receive {'DOWN', MRef, process, Pid, Reason} -> ?assertEqual(normal, Reason)
-    after 1000 -> ct:fail(puller_stuck)
+    after ?LIVENESS_MS -> ct:fail(puller_stuck)
     end.
 
 publish(P, D, N) ->
@@ -204,8 +239,14 @@ stats(Pending, InFlight, Acked, Dead) ->
 
 short_ack_wait({P, D}, ProcessTimeout, Margin) ->
     #{pool := Pool} = job_worker:lane_config(P, D),
-    ok = application:set_env(?APP, pools, #{Pool => #{process_timeout => ProcessTimeout}}),
+    set_pool(Pool, #{process_timeout => ProcessTimeout}),
     ok = application:set_env(?APP, ack_margin, Margin).
+
+%% Overrides some of Pool's settings, keeping the others' overrides.
+set_pool(Pool, Settings) ->
+    Pools = application:get_env(?APP, pools, #{}),
+    ok = application:set_env(?APP, pools,
+                             Pools#{Pool => maps:merge(maps:get(Pool, Pools, #{}), Settings)}).
 
 open_breaker(_P, _D, 0) ->
     ct:fail(breaker_never_opened);
@@ -215,15 +256,39 @@ open_breaker(P, D, Tries) ->
         {ok, _} -> open_breaker(P, D, Tries - 1)
     end.
 
-await(Get, Expected, TimeoutMs) ->
-    await(Get, Expected, TimeoutMs, erlang:monotonic_time(millisecond) + TimeoutMs).
+%% Waits for Get() to return Expected; fails after ?LIVENESS_MS.
+await(Get, Expected) ->
+    await(Get, fun(_) -> true end, Expected, now_ms() + ?LIVENESS_MS).
 
-await(Get, Expected, TimeoutMs, Deadline) ->
+%% Waits for Get() to return Expected, and fails if it returns anything
+%% but Before meanwhile.
+await_from(Get, Before, Expected) ->
+    await(Get, fun(Got) -> Got =:= Before end, Expected, now_ms() + ?LIVENESS_MS).
+
+await(Get, Allowed, Expected, Deadline) ->
     case Get() of
-        Expected -> ok;
+        Expected ->
+            ok;
         Other ->
-            case erlang:monotonic_time(millisecond) > Deadline of
-                true -> ct:fail({timeout, TimeoutMs, {expected, Expected}, {got, Other}});
-                false -> timer:sleep(2), await(Get, Expected, TimeoutMs, Deadline)
+            case Allowed(Other) of
+                true -> ok;
+                false -> ct:fail({unexpected, {expected, Expected}, {got, Other}})
+            end,
+            case now_ms() > Deadline of
+                true -> ct:fail({timeout, ?LIVENESS_MS, {expected, Expected}, {got, Other}});
+                false -> timer:sleep(2), await(Get, Allowed, Expected, Deadline)
             end
     end.
+
+now_ms() ->
+    erlang:monotonic_time(millisecond).
+
+%%%===================================================================
+%%% The handler of no_loss_when_worker_killed_mid_job: a job's first
+%%% delivery runs until it is killed, the next ones succeed
+%%%===================================================================
+
+handle_job(#{deliveries := 1}) ->
+    receive after infinity -> ok end;
+handle_job(_Job) ->
+    ok.
