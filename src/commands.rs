@@ -263,15 +263,10 @@ fn print_plan(out: &mut dyn Write, mode: &str, plan: &Plan, verbose: bool) {
         }
         let _ = writeln!(out, "\n{verb} {n}{new} {}:", plural(n));
         for f in plan.with_action(action) {
-            let note = if f.hand_edited && action == Action::Updated {
-                "  (edited by hand; overwritten because of --force)"
-            } else {
-                ""
-            };
-            let note = if would && f.hand_edited && action == Action::Updated {
-                "  (edited by hand: sync refuses without --force)"
-            } else {
-                note
+            let note = match (f.hand_edited && action == Action::Updated, would) {
+                (false, _) => "",
+                (true, false) => "  (edited by hand; overwritten because of --force)",
+                (true, true) => "  (edited by hand: sync refuses without --force)",
             };
             let _ = writeln!(out, "  {}{note}", f.path);
         }

@@ -640,96 +640,11 @@ pub fn check_identifier(name: &str) -> std::result::Result<(), &'static str> {
     if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
         return Err("may hold only lowercase letters, digits and `_`");
     }
-    if RESERVED.contains(&name) {
+    if crate::names::is_reserved(name) {
         return Err("is a reserved word in Erlang or Rust");
     }
     Ok(())
 }
-
-/// Erlang reserved words and Rust keywords and crate names that cannot name a project.
-const RESERVED: &[&str] = &[
-    "after",
-    "and",
-    "andalso",
-    "band",
-    "begin",
-    "bnot",
-    "bor",
-    "bsl",
-    "bsr",
-    "bxor",
-    "case",
-    "catch",
-    "cond",
-    "div",
-    "else",
-    "end",
-    "fun",
-    "if",
-    "let",
-    "maybe",
-    "not",
-    "of",
-    "or",
-    "orelse",
-    "receive",
-    "rem",
-    "try",
-    "when",
-    "xor",
-    "abstract",
-    "as",
-    "async",
-    "await",
-    "become",
-    "box",
-    "break",
-    "const",
-    "continue",
-    "crate",
-    "do",
-    "dyn",
-    "enum",
-    "extern",
-    "false",
-    "final",
-    "fn",
-    "for",
-    "gen",
-    "impl",
-    "in",
-    "loop",
-    "macro",
-    "match",
-    "mod",
-    "move",
-    "mut",
-    "override",
-    "priv",
-    "pub",
-    "ref",
-    "return",
-    "self",
-    "static",
-    "struct",
-    "super",
-    "trait",
-    "true",
-    "type",
-    "typeof",
-    "unsafe",
-    "unsized",
-    "use",
-    "virtual",
-    "where",
-    "while",
-    "yield",
-    "core",
-    "std",
-    "alloc",
-    "test",
-    "proc_macro",
-];
 
 /// The closest valid identifier to `raw`: lowercase, `_` for anything else,
 /// a letter first, and not a reserved word.
@@ -755,7 +670,7 @@ pub fn suggest_identifier(raw: &str) -> String {
     } else {
         s
     };
-    if RESERVED.contains(&s.as_str()) {
+    if crate::names::is_reserved(&s) {
         format!("{s}_app")
     } else {
         s

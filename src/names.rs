@@ -96,6 +96,26 @@ const RUST_KEYWORDS: &[&str] = &[
     "typeof", "unsized", "virtual", "yield",
 ];
 
+/// Crates every Rust program can name, which a crate must not be called.
+const RUST_BUILTIN_CRATES: &[&str] = &[
+    "core",
+    "std",
+    "alloc",
+    "test",
+    "proc_macro",
+    "self",
+    "super",
+    "crate",
+];
+
+/// Whether `name` is an Erlang reserved word, a Rust keyword or a built-in
+/// crate name: unusable as an application and crate name.
+pub fn is_reserved(name: &str) -> bool {
+    ERLANG_RESERVED.contains(&name)
+        || RUST_KEYWORDS.contains(&name)
+        || RUST_BUILTIN_CRATES.contains(&name)
+}
+
 /// The string as a Rust identifier: snake_case, `r#` before keywords, `_`
 /// before a leading digit (`type` → `r#type`, `self` → `self_`).
 pub fn rust_ident(s: &str) -> String {

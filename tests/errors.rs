@@ -290,3 +290,25 @@ fn misspelt_vocabulary_property() {
         );
     });
 }
+
+#[test]
+fn output_into_ggen_folder() {
+    fails("output_into_ggen_dir", 7, |p| {
+        p.replace(
+            "ggen.toml",
+            "output_file = \"out/pools.txt\"",
+            "output_file = \".ggen/receipt.json\"",
+        );
+    });
+}
+
+#[test]
+fn inference_without_a_fixpoint() {
+    fails("inference_without_fixpoint", 4, |p| {
+        p.replace(
+            "ggen.toml",
+            "[[inference.rules]]\nname = \"default_pool\"",
+            "[[inference.rules]]\nname = \"grows_forever\"\nconstruct = \"CONSTRUCT { ?pool <http://example.org/app#tag> [] } WHERE { ?pool a <http://ggen.dev/ontology/jobs#WorkerPool> }\"\n\n[[inference.rules]]\nname = \"default_pool\"",
+        );
+    });
+}
