@@ -173,11 +173,6 @@ impl Error {
         Error::new(ErrorKind::Usage, message)
     }
 
-    /// Shorthand for a write (exit 7) error.
-    pub fn write(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Write, message)
-    }
-
     /// An I/O failure on `path`.
     pub fn io(kind: ErrorKind, path: &Path, action: &str, err: &std::io::Error) -> Self {
         Error::at(

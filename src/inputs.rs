@@ -2,7 +2,7 @@
 //! and its text handed to the stage that needs it, with enough context to
 //! point errors at the right file, line and column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -83,10 +83,12 @@ impl Text {
     }
 }
 
-/// The inputs read so far and their digests.
+/// The inputs read so far, their digests, and their texts: a query file
+/// that thirty rules name is read and hashed once.
 #[derive(Debug, Default)]
 pub struct Inputs {
     digests: BTreeMap<String, String>,
+    texts: HashMap<String, Text>,
 }
 
 impl Inputs {
@@ -94,13 +96,19 @@ impl Inputs {
     pub fn new(manifest: &Manifest) -> Self {
         let mut digests = BTreeMap::new();
         digests.insert(manifest.file_name(), sha256_hex(manifest.text.as_bytes()));
-        Inputs { digests }
+        Inputs {
+            digests,
+            texts: HashMap::new(),
+        }
     }
 
     /// Reads `file` (relative to the manifest folder) as UTF-8 text. A missing
     /// file is a manifest error pointing at where the manifest names it; text
     /// that is not UTF-8 is an error of `kind`.
     pub fn file(&mut self, manifest: &Manifest, file: &FileRef, kind: ErrorKind) -> Result<Text> {
+        if let Some(text) = self.texts.get(&file.path) {
+            return Ok(text.clone());
+        }
         let path = manifest.resolve(&file.path);
         let shown = manifest.shown(&file.path);
         let bytes = std::fs::read(&path).map_err(|e| {
@@ -117,11 +125,13 @@ impl Inputs {
         })?;
         self.digests.insert(file.path.clone(), sha256_hex(&bytes));
         let body = utf8(bytes, &shown, kind)?;
-        Ok(Text {
+        let text = Text {
             shown,
             body,
             inline_at: None,
-        })
+        };
+        self.texts.insert(file.path.clone(), text.clone());
+        Ok(text)
     }
 
     /// The text of a query or template, inline or from its file.
@@ -139,11 +149,6 @@ impl Inputs {
                 inline_at: Some(manifest.location(span)),
             }),
         }
-    }
-
-    /// Records a file read by other means (templates found in `templates_dir`).
-    pub fn record(&mut self, path: String, bytes: &[u8]) {
-        self.digests.insert(path, sha256_hex(bytes));
     }
 
     /// Every input read, path → SHA-256, sorted by path.

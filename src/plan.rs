@@ -290,22 +290,19 @@ fn compare(
 ) -> Result<Plan> {
     let receipt_path = manifest.resolve(RECEIPT_PATH);
     let old_receipt = read_if_exists(manifest, RECEIPT_PATH)?;
-    let previous = match &old_receipt {
-        Some(bytes) => match Statement::parse(bytes) {
-            Ok(statement) => Some(statement.outputs()),
-            Err(e) if options.force => {
-                let _ = e;
-                None
-            }
-            Err(e) => {
-                return Err(Error::at(
-                    ErrorKind::Write,
-                    crate::error::Location::file(crate::error::display_path(&receipt_path)),
-                    format!("the previous receipt cannot be read: {e}"),
-                )
-                .with_help("without it ggen cannot tell generated files from hand edits; run `ggen sync --force` to regenerate everything"));
-            }
-        },
+    // Without a readable previous receipt ggen cannot tell its own files
+    // from hand edits: only --force may go on (treating every file as unowned).
+    let previous = match old_receipt.as_deref().map(Statement::parse) {
+        Some(Ok(statement)) => Some(statement.outputs()),
+        Some(Err(_)) if options.force => None,
+        Some(Err(e)) => {
+            return Err(Error::at(
+                ErrorKind::Write,
+                crate::error::Location::file(crate::error::display_path(&receipt_path)),
+                format!("the previous receipt cannot be read: {e}"),
+            )
+            .with_help("without it ggen cannot tell generated files from hand edits; run `ggen sync --force` to regenerate everything"));
+        }
         None => None,
     };
     let previous = previous.unwrap_or_default();

@@ -143,11 +143,6 @@ impl Engine {
 }
 
 impl Query {
-    /// The query's form.
-    pub fn form(&self) -> Form {
-        form_of(&self.parsed)
-    }
-
     /// Whether the query fixes its row order with ORDER BY.
     pub fn is_ordered(&self) -> bool {
         let spargebra::Query::Select { pattern, .. } = &self.parsed else {

@@ -406,3 +406,36 @@ fn completions_are_printed() {
         );
     }
 }
+
+#[test]
+fn a_corrupt_receipt_stops_the_sync_until_forced() {
+    let p = Project::mini();
+    p.ggen(&["sync"]).expect(0);
+    p.write(".ggen/receipt.json", "{ not json");
+    let before = p.tree();
+    let run = p.ggen(&["sync"]).expect(7);
+    assert!(
+        run.stderr.contains("the previous receipt cannot be read"),
+        "{}",
+        run.stderr
+    );
+    assert_same_tree(&before, &p.tree());
+    p.ggen(&["sync", "--force"]).expect(0);
+    p.ggen(&["verify"]).expect(0);
+}
+
+#[test]
+fn force_removes_edited_orphans() {
+    let p = Project::mini();
+    p.ggen(&["sync"]).expect(0);
+    p.append("out/job_worker_pool.txt", "edited\n");
+    p.append(p.spec(), NEW_POOL);
+    let run = p.ggen(&["sync", "--force"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("Removed 1 file:\n  out/job_worker_pool.txt"),
+        "{}",
+        run.stdout
+    );
+    assert!(!p.exists("out/job_worker_pool.txt"));
+}
