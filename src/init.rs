@@ -78,6 +78,10 @@ name = "default_supervisor"
 construct = { file = "ontology/rules/default_supervisor.rq" }
 
 [[inference.rules]]
+name = "default_queue"
+construct = { file = "ontology/rules/default_queue.rq" }
+
+[[inference.rules]]
 name = "lane_pool"
 construct = { file = "ontology/rules/lane_pool.rq" }
 
@@ -101,6 +105,11 @@ message = "{{ subject }}: {{ property_local_name }} must be at least {{ minimum 
 name = "allowed_value"
 query = { file = "ontology/checks/allowed_value.rq" }
 message = "{{ subject }}: {{ property_local_name }} must be one of {{ allowed_values }}, but it is \"{{ value }}\""
+
+[[validation.rules]]
+name = "pattern"
+query = { file = "ontology/checks/pattern.rq" }
+message = "{{ subject }}: {{ property_local_name }} must match {{ pattern }}, but it is \"{{ value }}\""
 
 [[validation.rules]]
 name = "class_range"
@@ -131,6 +140,11 @@ message = "lane ({{ priority }}, {{ domain }}) is declared by several workers: {
 name = "single_supervisor"
 query = { file = "ontology/checks/single_supervisor.rq" }
 message = "there are several jobs:Supervisor instances ({{ supervisors }}); declare one"
+
+[[validation.rules]]
+name = "single_queue"
+query = { file = "ontology/checks/single_queue.rq" }
+message = "there are several jobs:JobQueue instances ({{ queues }}); declare one"
 
 [generation]
 output_dir = "."

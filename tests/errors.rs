@@ -62,6 +62,16 @@ fn out_of_range_value() {
 }
 
 #[test]
+fn bad_job_queue() {
+    fails("bad_job_queue", 4, |p| {
+        p.append(
+            p.spec(),
+            "\n@prefix ex: <http://example.org/app#> .\nex:queue a jobs:JobQueue ;\n    jobs:backend \"kafka\" ;\n    jobs:stream \"JOBS.v2\" ;\n    jobs:subjectPrefix \"jobs.>\" .\nex:other a jobs:JobQueue .\n",
+        );
+    });
+}
+
+#[test]
 fn bad_default_in_the_specification() {
     fails("bad_default", 4, |p| {
         p.replace(p.spec(), "jobs:defaultValue 10", "jobs:defaultValue -1");

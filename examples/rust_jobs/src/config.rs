@@ -1,5 +1,5 @@
 //! Configuration: the types every other module reads, and the constants
-//! generated from the ontology (`POOLS`, `LANES`, `SUPERVISOR`).
+//! generated from the ontology (`POOLS`, `LANES`, `SUPERVISOR`, `QUEUE`).
 //!
 //! This is the only module whose contents depend on the specification; the
 //! rest of the crate reads the configuration through these types.
@@ -127,6 +127,32 @@ impl Default for SupervisorConfig {
     }
 }
 
+/// Where the jobs wait (`jobs:backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// In the process's memory ([`crate::queue::MemoryQueue`]).
+    Memory,
+    /// In a NATS JetStream stream shared by every node, Erlang or Rust
+    /// (`queue::NatsQueue`, cargo feature `nats`).
+    Nats,
+}
+
+/// The job queue (`jobs:JobQueue`). The deployment picks the queue it
+/// actually runs; `backend` is the specification's choice, and `stream` and
+/// `subject_prefix` are the defaults of `queue::NatsConfig`, the same the
+/// Erlang application uses, so both share one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// The specification's backend (`jobs:backend`). Default: memory.
+    pub backend: QueueBackend,
+    /// The JetStream stream holding the jobs (`jobs:stream`). Default:
+    /// `"JOBS"`.
+    pub stream: &'static str,
+    /// The first tokens of every job subject (`jobs:subjectPrefix`).
+    /// Default: `"jobs"`.
+    pub subject_prefix: &'static str,
+}
+
 /// The pool configuration named `name` in [`POOLS`].
 pub fn pool(name: &str) -> Option<&'static PoolConfig> {
     POOLS.iter().find(|pool| pool.name == name)
@@ -174,4 +200,11 @@ pub const LANES: &[LaneConfig] = &[
 pub const SUPERVISOR: SupervisorConfig = SupervisorConfig {
     intensity: 5,
     period: Duration::from_secs(10),
+};
+
+/// The job queue of the specification.
+pub const QUEUE: QueueConfig = QueueConfig {
+    backend: QueueBackend::Memory,
+    stream: "JOBS",
+    subject_prefix: "jobs",
 };

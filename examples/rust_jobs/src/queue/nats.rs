@@ -3,7 +3,7 @@
 //!
 //! | what | where |
 //! |---|---|
-//! | stream | `config.stream` (default `JOBS`), work-queue retention, subjects `<prefix>.lane.>` and `<prefix>.dead.>` |
+//! | stream | `config.stream` (default [`QUEUE`]`.stream`, `jobs:stream`), work-queue retention, subjects `<prefix>.lane.>` and `<prefix>.dead.>` |
 //! | lane (p, d) | subject `<prefix>.lane.<p>.<d>`, durable consumer `<stream>_<p>_<d>` |
 //! | dead letters of (p, d) | subject `<prefix>.dead.<p>.<d>` (kept, never consumed) |
 //! | job id | the job's stream sequence |
@@ -30,7 +30,7 @@ use async_nats::jetstream::{self, AckKind, consumer, stream};
 use futures_util::StreamExt;
 
 use super::{Job, JobId, JobQueue, MAX_DELIVERIES, QueueError, QueueStats};
-use crate::config::{LaneConfig, PoolConfig};
+use crate::config::{LaneConfig, PoolConfig, QUEUE};
 
 /// One lane of a [`NatsQueue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +46,11 @@ pub struct NatsLane {
 /// Where a [`NatsQueue`] keeps its jobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatsConfig {
-    /// The stream's name. Default: `"JOBS"`.
+    /// The stream's name. Default: the specification's `jobs:stream`
+    /// ([`QUEUE`]).
     pub stream: String,
-    /// The first token of every subject. Default: `"jobs"`.
+    /// The first tokens of every subject. Default: the specification's
+    /// `jobs:subjectPrefix` ([`QUEUE`]).
     pub subject_prefix: String,
     /// The lanes; each gets a durable consumer. Default: none.
     pub lanes: Vec<NatsLane>,
@@ -57,8 +59,8 @@ pub struct NatsConfig {
 impl Default for NatsConfig {
     fn default() -> Self {
         Self {
-            stream: "JOBS".to_owned(),
-            subject_prefix: "jobs".to_owned(),
+            stream: QUEUE.stream.to_owned(),
+            subject_prefix: QUEUE.subject_prefix.to_owned(),
             lanes: Vec::new(),
         }
     }
