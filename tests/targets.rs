@@ -150,6 +150,7 @@ fn a_two_pool_erlang_app_passes_its_own_suites() {
     }
     let compiled = run(p.path(), "rebar3", &["compile"]);
     assert!(!compiled.to_lowercase().contains("warning"), "{compiled}");
+    run(p.path(), "rebar3", &["dialyzer"]);
     let ct = run(p.path(), "rebar3", &["ct"]);
     assert!(ct.contains("All ") && ct.contains(" tests passed."), "{ct}");
 }

@@ -37,7 +37,10 @@ suite() ->
 all() ->
     [execute_throughput].
 
+%% The lanes' consumers are off: the benchmark drives the lanes itself.
 init_per_suite(Config) ->
+    ok = application:load(?APP),
+    ok = application:set_env(?APP, consumers, false),
     {ok, _} = application:ensure_all_started(?APP),
     Config.
 

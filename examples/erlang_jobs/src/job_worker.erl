@@ -13,15 +13,20 @@
 %%% 10000 ms).
 %%% {@link lane_config/2} merges a lane's settings with its pool's; the
 %%% app env `lanes', a map from lane to settings, may override a lane's
-%%% `failure_threshold' and `failure_window'.
+%%% `failure_threshold' and `failure_window', and set `consumers', the
+%%% most executions its {@link job_consumer} runs at once.
 %%%
 %%% == Work ==
 %%% `pull_and_process/3' pulls up to pullSize jobs of a lane from
 %%% {@link job_queue} and runs them one after the other, each in a process
 %%% of {@link job_worker_sup} calling the handler of the app env `handler'
-%%% (behaviour {@link job_handler}). A job that returns `ok' is acked; one
+%%% (behaviour {@link job_handler}), telling the queue as each but the
+%%% first starts ({@link job_queue:in_progress/1}). A job that returns `ok' is acked; one
 %%% that returns an error, crashes or runs past processTimeout (it is then
 %%% killed) is nacked, so the queue delivers it again or dead-letters it.
+%%% A pull the queue cannot serve (its NATS server is away) is
+%%% `{error, {queue, Reason}}'; an ack or nack it cannot take leaves the
+%%% job to come back after its ack wait.
 %%% The worker's metrics (`pulled', `processed', `failed', `acked') are
 %%% kept in its state across calls.
 %%%
@@ -60,7 +65,7 @@
 -behaviour(poolboy_worker).
 
 -export([start_link/1, pull_and_process/3, get_status/1,
-         lanes/0, lane_config/2, circuit_breaker/2,
+         lanes/0, lane_config/2, circuit_breaker/2, breaker_wait/2,
          init_breakers/0, start_runner/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
@@ -77,7 +82,8 @@
                          checkout_timeout := timeout(),
                          failure_threshold := pos_integer(),
                          failure_window := pos_integer(),
-                         circuit_breaker := breaker()}.
+                         circuit_breaker := breaker(),
+                         consumers => pos_integer()}.
 -type metrics() :: #{pulled := non_neg_integer(), processed := non_neg_integer(),
                      failed := non_neg_integer(), acked := non_neg_integer()}.
 -type status() :: #{worker_id := binary(),
@@ -116,7 +122,7 @@ lane_config(Priority, Domain) ->
     #{pool := Pool} = Lane = lane(Priority, Domain),
     Overrides = maps:get({Priority, Domain}, application:get_env(?APP, lanes, #{}), #{}),
     maps:merge(maps:merge(job_worker_pool:pool_config(Pool), Lane),
-               maps:with([failure_threshold, failure_window], Overrides)).
+               maps:with([failure_threshold, failure_window, consumers], Overrides)).
 
 %%%===================================================================
 %%% API
@@ -156,6 +162,18 @@ circuit_breaker(Priority, Domain) ->
         {open, Since} when Now - Since >= Window -> half_open;
         {open, _} -> open;
         {half_open, _} -> half_open
+    end.
+
+%% @doc How long (ms) until the lane's breaker lets a call through: 0
+%% when it is closed or its probe may be taken now.
+-spec breaker_wait(job_queue:priority(), job_queue:domain()) -> non_neg_integer().
+breaker_wait(Priority, Domain) ->
+    #{failure_window := Window, process_timeout := Timeout} = lane_config(Priority, Domain),
+    Now = now_ms(),
+    case read_breaker({Priority, Domain}) of
+        {closed, _} -> 0;
+        {open, Since} -> max(0, Since + Window - Now);
+        {half_open, Since} -> max(0, Since + Timeout + Window - Now)
     end.
 
 %% @doc Creates the breaker table and puts each declared lane in its
@@ -242,14 +260,22 @@ pull_and_run({Priority, Domain} = Lane, Mode, #{pull_size := PullSize} = Config,
             probe -> 1;
             closed -> PullSize
         end,
-    {ok, Jobs} = job_queue:pull_jobs(Priority, Domain, N),
-    case {Mode, Jobs} of
-        {probe, []} -> release_probe(Lane, Config);
-        _ -> ok
-    end,
-    {Processed, Failed, NewMetrics} =
-        run_jobs(Jobs, Lane, Config, {0, 0, bump(pulled, length(Jobs), Metrics)}),
-    {{ok, #{processed => Processed, failed => Failed}}, NewMetrics}.
+    case job_queue:pull_jobs(Priority, Domain, N) of
+        {ok, Jobs} ->
+            case {Mode, Jobs} of
+                {probe, []} -> release_probe(Lane, Config);
+                _ -> ok
+            end,
+            {Processed, Failed, NewMetrics} =
+                run_jobs(Jobs, Lane, Config, {0, 0, bump(pulled, length(Jobs), Metrics)}),
+            {{ok, #{processed => Processed, failed => Failed}}, NewMetrics};
+        {error, Reason} ->
+            case Mode of
+                probe -> release_probe(Lane, Config);
+                closed -> ok
+            end,
+            {{error, {queue, Reason}}, Metrics}
+    end.
 
 run_jobs([], _Lane, _Config, Acc) ->
     Acc;
@@ -257,18 +283,31 @@ run_jobs([#{id := Id} = Job | Rest], Lane, Config, {Processed, Failed, Metrics})
     {Breaker, Acc} =
         case run_job(Job, maps:get(process_timeout, Config)) of
             ok ->
-                ok = job_queue:ack(Id),
+                Acked = case job_queue:ack(Id) of
+                            ok -> 1;
+                            {error, _} -> 0
+                        end,
                 {record_success(Lane),
-                 {Processed + 1, Failed, bump(acked, 1, bump(processed, 1, Metrics))}};
+                 {Processed + 1, Failed, bump(acked, Acked, bump(processed, 1, Metrics))}};
             {error, Reason} ->
-                ok = job_queue:nack(Id, Reason),
-                {record_failure(Lane, Config), {Processed, Failed + 1, bump(failed, 1, Metrics)}}
+                %% The breaker hears of the failure before the job goes
+                %% back: a breaker that opens now must stop every pull
+                %% that could take the job again.
+                Breaker0 = record_failure(Lane, Config),
+                _ = job_queue:nack(Id, Reason),
+                {Breaker0, {Processed, Failed + 1, bump(failed, 1, Metrics)}}
         end,
     case Breaker of
         open ->
-            ok = job_queue:release([JobId || #{id := JobId} <- Rest]),
+            _ = job_queue:release([JobId || #{id := JobId} <- Rest]),
             Acc;
         _ ->
+            %% The next job's ack wait starts afresh (the first one's began
+            %% when it was pulled).
+            case Rest of
+                [#{id := Next} | _] -> _ = job_queue:in_progress(Next);
+                [] -> ok
+            end,
             run_jobs(Rest, Lane, Config, Acc)
     end.
 

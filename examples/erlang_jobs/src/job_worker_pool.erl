@@ -39,7 +39,8 @@
                          pull_size := pos_integer()}.
 
 -type result() :: {ok, #{processed := non_neg_integer(), failed := non_neg_integer()}}
-                | {error, pool_exhausted | circuit_breaker_open | {worker_exit, term()}}.
+                | {error, pool_exhausted | circuit_breaker_open | {worker_exit, term()}
+                          | {queue, term()}}.
 
 %% @doc The pools, sorted by name; the first is the default pool.
 -spec pools() -> [pool(), ...].
@@ -119,7 +120,8 @@ checkin_worker(Pool, Worker) ->
 %% `{error, pool_exhausted}' when no worker came within the pool's
 %% checkoutTimeout; `{error, circuit_breaker_open}' while the lane's
 %% breaker is open; `{error, {worker_exit, Reason}}' if the worker was
-%% killed meanwhile (its jobs go back to the queue).
+%% killed meanwhile (its jobs go back to the queue); `{error, {queue,
+%% Reason}}' when the queue could not be read (its NATS server is away).
 -spec execute(job_queue:priority(), job_queue:domain()) -> result().
 execute(Priority, Domain) ->
     #{pool := Pool, checkout_timeout := Timeout} = job_worker:lane_config(Priority, Domain),

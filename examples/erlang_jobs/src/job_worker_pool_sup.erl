@@ -1,7 +1,8 @@
 %%%-------------------------------------------------------------------
 %%% @doc Supervisor of the worker pools: first `job_worker_sup' (the
 %%% processes that run single jobs), then one poolboy pool per
-%%% jobs:WorkerPool, whose options {@link pool_args/1} gives.
+%%% jobs:WorkerPool, whose options {@link pool_args/1} gives, then
+%%% `job_consumer_sup' (the lanes' consumers, which use the pools).
 %%%
 %%% Its `init/1' also creates the circuit-breaker table the workers share
 %%% (see {@link job_worker}): owned by this supervisor, the table lives
@@ -24,8 +25,10 @@ init([]) ->
                type => supervisor, shutdown => infinity},
     Pools = [poolboy:child_spec(Pool, pool_args(Pool), [{pool, Pool}])
              || Pool <- job_worker_pool:pools()],
+    Consumers = #{id => job_consumer_sup, start => {job_consumer_sup, start_link, []},
+                  type => supervisor, shutdown => infinity},
     SupFlags = #{strategy => one_for_one, intensity => 5, period => 10},
-    {ok, {SupFlags, [JobSup | Pools]}}.
+    {ok, {SupFlags, [JobSup | Pools] ++ [Consumers]}}.
 
 %% @doc The poolboy options of `Pool': jobs:poolSize, jobs:maxOverflow and
 %% jobs:strategy of its jobs:WorkerPool.

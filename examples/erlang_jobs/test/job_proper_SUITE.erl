@@ -1,5 +1,8 @@
 %%%-------------------------------------------------------------------
-%%% @doc Stateful PropEr stress test of `ggen_jobs' (500 cases).
+%%% @doc Stateful PropEr stress test of `ggen_jobs': 500 cases on the
+%%% memory backend, 200 on NATS (a real nats-server that the suite starts,
+%%% see {@link job_test}; each case on an empty stream). The lanes'
+%%% consumers are off: the commands drive the lanes.
 %%%
 %%% Random sequences of checkout, checkin, killing checked-out and idle
 %%% workers, publishing noop/fail/crash jobs and executing lanes, against
@@ -10,6 +13,11 @@
 %%% `circuit_breaker_open', and the queue's stats. At the end of a case
 %%% every worker is checked in and each pool is back to its size, and no
 %%% published job is lost: pending + in flight + acked + dead = published.
+%%%
+%%% The backends differ where the model says so: on NATS a job that went
+%%% back to its lane counts as in flight until it is delivered again, a
+%%% released job's delivery counts (JetStream counts every delivery), and
+%%% a job released at its third delivery is dead-lettered by the next pull.
 %%%
 %%% To keep the model exact, checkouts never block (checkout timeout 0),
 %%% breaker windows are an hour long, so a breaker opens after exactly
@@ -23,19 +31,21 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("proper/include/proper.hrl").
 
--export([suite/0, all/0, init_per_suite/1, end_per_suite/1]).
+-export([suite/0, all/0, groups/0, init_per_suite/1, end_per_suite/1,
+         init_per_group/2, end_per_group/2]).
 -export([stateful_pools_and_queue/1]).
 -export([initial_state/0, command/1, precondition/2, postcondition/3, next_state/3]).
 -export([checkout/1, fill/2, checkin/2, kill_held/3, kill_idle/2, publish/2, execute/1]).
 
 -define(APP, ggen_jobs).
--define(NUMTESTS, 500).
+-define(NUMTESTS, #{memory => 500, nats => 200}).
 %% How long a kill waits for the pool to recover before it fails.
 -define(LIVENESS_MS, 5000).
 -define(LONG_MS, 60000).
 
 -record(model, {held = [] :: [{atom(), term()}],      % {Pool, Worker}, oldest first
-                next_id = 1 :: pos_integer(),
+                next_id = 1 :: pos_integer(),                 % what publish returns next
+                published = 0 :: non_neg_integer(),
                 jobs = [] :: [{pos_integer(), {atom(), atom()}, binary(), non_neg_integer()}],
                 acked = 0 :: non_neg_integer(),
                 dead = 0 :: non_neg_integer(),
@@ -45,9 +55,22 @@ suite() ->
     [{timetrap, {minutes, 5}}].
 
 all() ->
-    [stateful_pools_and_queue].
+    [{group, memory}, {group, nats}].
+
+groups() ->
+    [{memory, [], [stateful_pools_and_queue]}, {nats, [], [stateful_pools_and_queue]}].
+
+init_per_group(Group, Config) ->
+    case job_test:init_group(Group, Config) of
+        {skip, _} = Skip -> Skip;
+        Config1 -> [{backend, Group} | Config1]
+    end.
+
+end_per_group(_Group, Config) ->
+    job_test:end_group(Config).
 
 init_per_suite(Config) ->
+    ok = application:set_env(?APP, consumers, false),
     Overrides = maps:from_list([{Lane, #{failure_window => 3600000}} || Lane <- lanes()]),
     ok = application:set_env(?APP, lanes, Overrides),
     ok = application:set_env(?APP, pools,
@@ -63,19 +86,20 @@ end_per_suite(Config) ->
     [application:unset_env(?APP, Key) || Key <- [lanes, pools]],
     ok.
 
-stateful_pools_and_queue(_Config) ->
-    true = proper:quickcheck(prop_pools_and_queue(),
-                             [{numtests, ?NUMTESTS},
+stateful_pools_and_queue(Config) ->
+    ok = job_test:group_config(?APP, Config),
+    true = proper:quickcheck(prop_pools_and_queue(Config),
+                             [{numtests, maps:get(?config(backend, Config), ?NUMTESTS)},
                               {on_output, fun log_output/2}]).
 
 %% PropEr's report, without its progress dots.
 log_output(".", []) -> ok;
 log_output(Format, Args) -> ct:log(Format, Args).
 
-prop_pools_and_queue() ->
+prop_pools_and_queue(Config) ->
     ?FORALL(Cmds, commands(?MODULE),
             begin
-                {ok, _} = application:ensure_all_started(?APP),
+                ok = job_test:start_app(?APP, Config),
                 {History, Model, Result} = run_commands(?MODULE, Cmds),
                 Final = (catch final_check(Model)),
                 ok = application:stop(?APP),
@@ -98,14 +122,13 @@ outcomes(History) ->
 
 %% Every worker checked in: each pool is back to its size, and every
 %% published job is accounted for.
-final_check(#model{held = Held, next_id = NextId}) ->
+final_check(#model{held = Held, published = Published}) ->
     [ok = job_worker_pool:checkin_worker(Worker) || {_, Worker} <- Held],
     [#{state := ready, available_workers := Size, overflow_workers := 0,
        monitored_workers := Size} = job_worker_pool:pool_status(Pool)
      || Pool <- job_worker_pool:pools(), Size <- [pool_size(Pool)]],
-    #{pending := Pending, in_flight := 0, acked := Acked, dead := Dead} = job_queue:stats(),
-    Published = NextId - 1,
-    Published = Pending + Acked + Dead,
+    #{pending := Pending, in_flight := InFlight, acked := Acked, dead := Dead} = job_queue:stats(),
+    Published = Pending + InFlight + Acked + Dead,
     ok.
 
 %%%===================================================================
@@ -161,7 +184,8 @@ next_state(M, _Res, {call, _, kill_held, [Pool, Worker, _]}) ->
 next_state(M, _Res, {call, _, kill_idle, _}) ->
     M;
 next_state(M = #model{next_id = Id, jobs = Jobs}, _Res, {call, _, publish, [Lane, Action]}) ->
-    M#model{next_id = Id + 1, jobs = Jobs ++ [{Id, Lane, Action, 0}]};
+    M#model{next_id = Id + 1, published = M#model.published + 1,
+            jobs = Jobs ++ [{Id, Lane, Action, 0}]};
 next_state(M, _Res, {call, _, execute, [Lane]}) ->
     element(2, model_execute(Lane, M)).
 
@@ -201,9 +225,13 @@ model_execute({P, D} = Lane, M) ->
                 false ->
                     {{error, pool_exhausted}, M};
                 true ->
-                    Batch = lists:sublist([J || {_, L, _, _} = J <- M#model.jobs, L =:= Lane],
-                                          PullSize),
-                    run_batch(Batch, Lane, Threshold, {0, 0}, M)
+                    Pulled = lists:sublist([J || {_, L, _, _} = J <- M#model.jobs, L =:= Lane],
+                                           PullSize),
+                    %% On NATS, a job delivered three times already (it was
+                    %% released at its third) is dead-lettered by the pull.
+                    {Buried, Batch} = lists:partition(fun({_, _, _, N}) -> N >= 3 end, Pulled),
+                    M1 = bury(length(Buried), M#model{jobs = M#model.jobs -- Buried}),
+                    run_batch(Batch, Lane, Threshold, {0, 0}, M1)
             end
     end.
 
@@ -218,11 +246,32 @@ run_batch([{Id, _, _Failing, Deliveries} = Job | Rest], Lane, Threshold, {Ok, Fa
                N -> lists:keyreplace(Id, 1, M#model.jobs, setelement(4, Job, N))
            end,
     Failures = maps:get(Lane, M#model.failures, 0) + 1,
-    M1 = M#model{jobs = Jobs, dead = M#model.dead + length(M#model.jobs) - length(Jobs),
-                 failures = (M#model.failures)#{Lane => Failures}},
+    M1 = bury(length(M#model.jobs) - length(Jobs),
+              M#model{jobs = Jobs, failures = (M#model.failures)#{Lane => Failures}}),
     case Failures >= Threshold of
-        true -> {{ok, #{processed => Ok, failed => Failed + 1}}, M1};
+        true -> {{ok, #{processed => Ok, failed => Failed + 1}}, release(Rest, M1)};
         false -> run_batch(Rest, Lane, Threshold, {Ok, Failed + 1}, M1)
+    end.
+
+%% N jobs died. On NATS each one's dead letter is a message of the
+%% stream: it takes the next sequence, which job ids are.
+bury(N, M) ->
+    Ids = case backend() of
+              memory -> 0;
+              nats -> N
+          end,
+    M#model{dead = M#model.dead + N, next_id = M#model.next_id + Ids}.
+
+%% The breaker opened: the jobs of the batch not yet run go back. In
+%% memory their delivery does not count; on NATS it does.
+release(Rest, M) ->
+    case backend() of
+        memory ->
+            M;
+        nats ->
+            M#model{jobs = lists:foldl(fun({Id, L, A, N}, Jobs) ->
+                                               lists:keyreplace(Id, 1, Jobs, {Id, L, A, N + 1})
+                                       end, M#model.jobs, Rest)}
     end.
 
 %% After every command: each pool's status follows from the number of
@@ -230,8 +279,19 @@ run_batch([{Id, _, _Failing, Deliveries} = Job | Rest], Lane, Threshold, {Ok, Fa
 invariants(M) ->
     lists:all(fun(Pool) -> job_worker_pool:pool_status(Pool) =:= expected_status(Pool, held(Pool, M)) end,
               job_worker_pool:pools())
-        andalso job_queue:stats() =:= #{pending => length(M#model.jobs), in_flight => 0,
-                                        acked => M#model.acked, dead => M#model.dead}.
+        andalso job_queue:stats() =:= model_stats(M).
+
+%% In memory every job not settled is pending; on NATS one that was
+%% delivered before counts as in flight until it is delivered again.
+model_stats(#model{jobs = Jobs, acked = Acked, dead = Dead}) ->
+    Again = case backend() of
+                memory -> 0;
+                nats -> length([J || {_, _, _, N} = J <- Jobs, N > 0])
+            end,
+    #{pending => length(Jobs) - Again, in_flight => Again, acked => Acked, dead => Dead}.
+
+backend() ->
+    application:get_env(?APP, queue_backend, memory).
 
 %%%===================================================================
 %%% Commands
@@ -256,7 +316,7 @@ kill_idle(Pool, Expected) ->
     kill_and_wait(Pool, Worker, Expected).
 
 publish({P, D}, Action) ->
-    {ok, Id} = job_queue:publish(P, D, #{<<"action">> => Action}),
+    {ok, Id} = job_test:publish(P, D, #{<<"action">> => Action}),
     Id.
 
 execute({P, D}) ->
