@@ -2,6 +2,7 @@
 
 mod util;
 
+mod cross_language;
 mod errors;
 mod init;
 mod sync;
