@@ -14,8 +14,10 @@
 %%% default) before it looks again, and a job published on this node
 %%% wakes it at once ({@link wake/1}). While the lane's circuit breaker is
 %%% open it runs nothing, and looks again when the breaker's window has
-%%% passed: the next execution is the half-open probe, and once that has
-%%% closed the breaker the consumer is back to full speed.
+%%% passed: then it runs one execution, the half-open probe, and once that
+%%% has closed the breaker the consumer is back to full speed. (An
+%%% execution the breaker refuses is counted as `refused': one that was
+%%% already running when the breaker opened.)
 %%%
 %%% The app env `consumers' (`true' by default) set to `false' starts no
 %%% consumer, for applications that drive their lanes by hand.
@@ -37,6 +39,7 @@
                     slots := pos_integer(),
                     running := non_neg_integer(),
                     executions := non_neg_integer(),
+                    refused := non_neg_integer(),
                     processed := non_neg_integer(),
                     failed := non_neg_integer()}.
 
@@ -49,6 +52,7 @@
                 timer :: reference() | undefined,
                 breaker_open = false :: boolean(),
                 executions = 0 :: non_neg_integer(),
+                refused = 0 :: non_neg_integer(),
                 processed = 0 :: non_neg_integer(),
                 failed = 0 :: non_neg_integer()}).
 
@@ -98,6 +102,7 @@ handle_call(status, _From, S) ->
             end,
     {reply, #{lane => S#state.lane, state => State, slots => S#state.slots,
               running => map_size(S#state.runners), executions => S#state.executions,
+              refused => S#state.refused,
               processed => S#state.processed, failed => S#state.failed}, S}.
 
 %% @private
@@ -143,7 +148,7 @@ executed({executed, {error, {worker_exit, _}}}, S) ->
     %% The worker was killed mid-batch; its jobs went back to the lane.
     start_runners(1, S);
 executed({executed, {error, circuit_breaker_open}}, S) ->
-    start_runners(1, S);
+    start_runners(1, S#state{refused = S#state.refused + 1});
 executed(_PoolExhaustedQueueErrorOrCrash, S) ->
     idle(S).
 
@@ -155,17 +160,19 @@ idle(#state{timer = undefined, runners = Runners, slots = Slots} = S)
 idle(S) ->
     S.
 
-%% Starts up to N runners, within the free slots, unless the breaker is
-%% open: then nothing runs until its window has passed.
+%% Starts up to N runners, within the free slots, while the breaker is
+%% closed; one, the probe, when the breaker lets a probe through; none
+%% while it is open: then it looks again when the window has passed.
 start_runners(N, #state{lane = {P, D}} = S) ->
-    case job_worker:breaker_wait(P, D) of
-        0 ->
-            Free = S#state.slots - map_size(S#state.runners),
-            lists:foldl(fun(_, Acc) -> start_runner(Acc) end,
-                        S#state{breaker_open = false}, lists:seq(1, min(N, Free)));
-        Wait ->
-            schedule(Wait, cancel_timer(S#state{breaker_open = true}))
+    case {job_worker:circuit_breaker(P, D), job_worker:breaker_wait(P, D)} of
+        {closed, _} -> fill(N, S#state{breaker_open = false});
+        {_, 0} -> fill(1, S#state{breaker_open = true});
+        {_, Wait} -> schedule(Wait, cancel_timer(S#state{breaker_open = true}))
     end.
+
+fill(N, S) ->
+    Free = S#state.slots - map_size(S#state.runners),
+    lists:foldl(fun(_, Acc) -> start_runner(Acc) end, S, lists:seq(1, min(N, Free))).
 
 start_runner(#state{lane = {P, D}} = S) ->
     Pid = spawn_link(fun() -> exit({executed, job_worker_pool:execute(P, D)}) end),

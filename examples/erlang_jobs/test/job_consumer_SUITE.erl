@@ -105,6 +105,11 @@ open_breaker_stops_pulling(Config) ->
     await_settled(6),
     ?assertMatch(#{acked := 5, dead := 1}, job_queue:stats()),
     ?assertEqual(closed, job_worker:circuit_breaker(P, D)),
+    %% The consumer waited out each open window instead of trying in a
+    %% loop: it only had refused executions already running when the
+    %% breaker opened (at most one per slot, three openings).
+    #{refused := Refused, slots := Slots} = job_consumer:status(consumer(P, D)),
+    ?assert(Refused =< 3 * Slots),
     Events = [{What, T} || {{event, _}, {What, T}} <- lists:sort(recorded())],
     Failures = [T || {{'end', fail}, T} <- Events],
     ?assertEqual(3, length(Failures)),
