@@ -15,29 +15,22 @@
 
 #[path = "../tests/cross_language/harness.rs"]
 mod harness;
+#[path = "../tests/tools.rs"]
+mod tools;
 
 use std::time::{Duration, Instant};
 
 use ggen_jobs::Runtime;
-use ggen_jobs::config;
 use ggen_jobs::handler::DefaultHandler;
-use ggen_jobs::queue::{JobQueue, NatsConfig, NatsQueue};
-use serde_json::json;
 
-use harness::{ErlangApp, NatsServer, have};
+use harness::{ErlangApp, NatsServer, publish_noop, rust_queue};
+use tools::have;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-async fn rust_queue(url: &str) -> NatsQueue {
-    let client = async_nats::connect(url).await.expect("connects");
-    NatsQueue::connect(client, NatsConfig::for_lanes(config::LANES, config::POOLS))
-        .await
-        .expect("the stream and consumers")
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -54,7 +47,6 @@ fn main() {
     let server = NatsServer::start();
     let url = server.url();
     let app = ErlangApp::build();
-    let lane = &config::LANES[0];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,19 +54,7 @@ fn main() {
     let (mut erlang, mut rust) = (Vec::new(), Vec::new());
     let mut acked = 0;
     for round in 1..=rounds {
-        rt.block_on(async {
-            let queue = rust_queue(&url).await;
-            for n in 0..jobs {
-                queue
-                    .publish(
-                        lane.priority,
-                        lane.domain,
-                        json!({"action": "noop", "n": n}),
-                    )
-                    .await
-                    .expect("publishes");
-            }
-        });
+        rt.block_on(async { publish_noop(&rust_queue(&url).await, jobs).await });
         acked += jobs;
         let consumed = app.phase("consume", &url, acked);
         assert_eq!((consumed.stats.acked, consumed.stats.dead), (acked, 0));

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use ggen::cli::Lang;
 
+use crate::tools::{have, run};
 use crate::util::Project;
 
 /// Two pools (one lifo without overflow), two lanes, custom supervisor flags.
@@ -41,42 +42,6 @@ ex:topSupervisor a jobs:Supervisor ;
     jobs:intensity 3 ;
     jobs:period 5 .
 "#;
-
-/// Whether `tool` runs; under CI=true its absence is a failure.
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is not installed, and CI=true: install it (see .ci/run)"
-        );
-        eprintln!("SKIPPED: {tool} is not installed; this test did not run");
-    }
-    found
-}
-
-#[track_caller]
-fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} does not run: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed in {}:\n{text}",
-        dir.display()
-    );
-    text
-}
 
 #[test]
 fn the_seed_snippet_generates_the_walkthrough_files() {
@@ -145,7 +110,7 @@ fn a_two_pool_erlang_app_passes_its_own_suites() {
         p.read("src/two_pools_sup.erl")
             .contains("intensity => 3, period => 5")
     );
-    if !have("rebar3") {
+    if !have("rebar3", &["version"]) {
         return;
     }
     let compiled = run(p.path(), "rebar3", &["compile"]);

@@ -1,5 +1,6 @@
 //! Black-box tests of the `ggen` binary, one module per topic.
 
+mod tools;
 mod util;
 
 mod cross_language;

@@ -4,7 +4,7 @@
 //! and driven one phase per node by `tests/erlang/cross_driver.erl`.
 //!
 //! A missing `nats-server` or `rebar3` fails under `CI=true` and is
-//! skipped, saying so, elsewhere.
+//! skipped, saying so, elsewhere (`crate::tools::have`).
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
@@ -12,30 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ggen_jobs::queue::QueueStats;
+use ggen_jobs::config;
+use ggen_jobs::queue::{JobQueue, NatsConfig, NatsQueue, QueueStats};
+use serde_json::json;
+
+use crate::tools::run;
 
 /// The name of the generated application (the repository's project name).
 pub const APP: &str = "ggen_jobs";
 
 /// How long the harness waits for a server to listen.
 const START: Duration = Duration::from_secs(30);
-
-/// Whether `tool` runs; under `CI=true` its absence is a failure.
-pub fn have(tool: &str, probe: &[&str]) -> bool {
-    let found = Command::new(tool)
-        .args(probe)
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is not installed, and CI=true: install it (see .ci/run)"
-        );
-        eprintln!("SKIPPED: {tool} is not installed; the cross-language test did not run");
-    }
-    found
-}
 
 /// A `nats-server` with JetStream, killed (and its store removed) on drop.
 pub struct NatsServer {
@@ -175,27 +162,6 @@ impl ErlangApp {
     }
 }
 
-#[track_caller]
-fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} does not run: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed in {}:\n{text}",
-        dir.display()
-    );
-    text
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("a readable folder") {
         let entry = entry.expect("a readable entry");
@@ -210,5 +176,30 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), &target).expect("a copied file");
         }
+    }
+}
+
+/// The Rust crate's queue on the server, with the specification's lanes.
+pub async fn rust_queue(url: &str) -> NatsQueue {
+    let client = async_nats::connect(url)
+        .await
+        .expect("connects to nats-server");
+    NatsQueue::connect(client, NatsConfig::for_lanes(config::LANES, config::POOLS))
+        .await
+        .expect("creates the stream and the lanes' consumers")
+}
+
+/// Publishes `n` noop jobs, numbered, on the first declared lane.
+pub async fn publish_noop(queue: &NatsQueue, n: u64) {
+    let lane = &config::LANES[0];
+    for i in 0..n {
+        queue
+            .publish(
+                lane.priority,
+                lane.domain,
+                json!({"action": "noop", "n": i}),
+            )
+            .await
+            .expect("publishes");
     }
 }

@@ -11,12 +11,11 @@ pub mod harness;
 use std::time::{Duration, Instant};
 
 use ggen_jobs::Runtime;
-use ggen_jobs::config;
 use ggen_jobs::handler::DefaultHandler;
-use ggen_jobs::queue::{JobQueue, NatsConfig, NatsQueue, QueueStats};
-use serde_json::json;
+use ggen_jobs::queue::{JobQueue, QueueStats};
 
-use harness::{ErlangApp, NatsServer, have};
+use crate::tools::have;
+use harness::{ErlangApp, NatsServer, publish_noop, rust_queue};
 
 const JOBS: u64 = 1000;
 
@@ -32,16 +31,6 @@ fn stats(pending: u64, acked: u64) -> QueueStats {
     }
 }
 
-/// The Rust crate's queue on the server, with the specification's lanes.
-pub async fn rust_queue(url: &str) -> NatsQueue {
-    let client = async_nats::connect(url)
-        .await
-        .expect("connects to nats-server");
-    NatsQueue::connect(client, NatsConfig::for_lanes(config::LANES, config::POOLS))
-        .await
-        .expect("creates the stream and the lanes' consumers")
-}
-
 #[test]
 fn erlang_and_rust_share_one_queue() {
     if !have("nats-server", &["--version"]) || !have("rebar3", &["version"]) {
@@ -50,7 +39,6 @@ fn erlang_and_rust_share_one_queue() {
     let server = NatsServer::start();
     let url = server.url();
     let app = ErlangApp::build();
-    let lane = &config::LANES[0];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,16 +47,7 @@ fn erlang_and_rust_share_one_queue() {
     // Rust publishes, the Erlang application consumes.
     let queue = rt.block_on(async {
         let queue = rust_queue(&url).await;
-        for n in 0..JOBS {
-            queue
-                .publish(
-                    lane.priority,
-                    lane.domain,
-                    json!({"action": "noop", "n": n}),
-                )
-                .await
-                .expect("publishes");
-        }
+        publish_noop(&queue, JOBS).await;
         queue
     });
     assert_eq!(rt.block_on(queue.stats()).expect("stats"), stats(JOBS, 0));

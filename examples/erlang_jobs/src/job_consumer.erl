@@ -6,10 +6,10 @@
 %%% runner, linked), at most `slots' at a time: the lane's `consumers' in
 %%% the app env `lanes', by default its pool's size, so the lane never
 %%% asks its pool for more workers than that (the pool's own bounds
-%%% still hold: a runner waits for a worker like any caller). After an
-%%% execution that found jobs it starts up to two more, so a backlog is
-%%% served by every slot within a few rounds; after one that found none
-%%% it backs off, waiting twice as long each time from `idle_min_ms' to
+%%% still hold: a runner waits for a worker like any caller). It looks at
+%%% an idle lane with one execution; after an execution that found jobs
+%%% it starts up to two more, so a backlog is served by every slot within
+%%% a few rounds; after one that found none it backs off, waiting twice as long each time from `idle_min_ms' to
 %%% `idle_max_ms' (the app env `consumer_idle_ms', `{10, 500}' by
 %%% default) before it looks again, and a job published on this node
 %%% wakes it at once ({@link wake/1}). While the lane's circuit breaker is
@@ -113,7 +113,7 @@ handle_cast(_Msg, S) ->
 %% @private Timers, wake-ups, and runners ending.
 -spec handle_info(term(), #state{}) -> {noreply, #state{}} | {stop, term(), #state{}}.
 handle_info(poll, S) ->
-    {noreply, start_runners(S#state.slots, S#state{timer = undefined})};
+    {noreply, start_runners(1, S#state{timer = undefined})};
 handle_info(wake, #state{runners = Runners, breaker_open = false} = S)
   when map_size(Runners) =:= 0 ->
     {noreply, start_runners(1, cancel_timer(S#state{backoff = S#state.idle_min}))};
