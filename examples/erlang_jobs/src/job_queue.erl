@@ -349,7 +349,8 @@ call(Msg, Retry, Deadline) ->
     try
         gen_server:call(?MODULE, Msg, infinity)
     catch
-        exit:{noproc, _} when Deadline > 0 ->
+        exit:{noproc, _} ->
+            %% Not sent: safe to send again, whatever the call.
             wait_restart(Msg, Retry, Deadline);
         exit:{Reason, {gen_server, call, _}} when Retry ->
             case now_ms() < Deadline of

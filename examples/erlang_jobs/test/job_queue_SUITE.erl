@@ -31,9 +31,11 @@
          no_loss_when_worker_killed_mid_job/1, lanes_isolated/1,
          dead_letter_after_3_deliveries/1, release_does_not_count/1,
          queue_crash_loses_nothing/1, in_progress_restarts_ack_wait/1,
-         release_counts_a_delivery/1, foreign_publisher/1, wire_layout/1]).
+         release_counts_a_delivery/1, foreign_publisher/1, wire_layout/1,
+         calls_wait_for_a_restarting_queue/1]).
 
 -define(APP, ggen_jobs).
+-define(APP_SUP, ggen_jobs_sup).
 %% How long a case waits for what must happen before it fails.
 -define(LIVENESS_MS, 10000).
 %% Ack margin and processTimeout of the cases not about them.
@@ -50,7 +52,7 @@ groups() ->
             no_loss_when_worker_killed_mid_job, lanes_isolated, dead_letter_after_3_deliveries,
             queue_crash_loses_nothing],
     [{memory, [], Both ++ [ack_wait_grows_with_batch_position, late_ack_is_honoured,
-                           release_does_not_count]},
+                           release_does_not_count, calls_wait_for_a_restarting_queue]},
      {nats, [], Both ++ [in_progress_restarts_ack_wait, release_counts_a_delivery,
                          foreign_publisher, wire_layout]}].
 
@@ -262,6 +264,34 @@ queue_crash_loses_nothing(_Config) ->
     Rest = drain(P, D, 7, []),
     ?assertEqual(lists:sort(Ids -- [Id || #{id := Id} <- Held]), lists:sort(Rest)),
     ?assertEqual(stats(0, 0, 10, 0), job_queue:stats()).
+
+%% Memory: a publish or pull made while job_queue is down (its supervisor,
+%% suspended here, has not restarted it yet) waits for the new one.
+calls_wait_for_a_restarting_queue(_Config) ->
+    {P, D} = lane(),
+    Id = publish(P, D, 1),
+    Top = whereis(?APP_SUP),
+    ok = sys:suspend(Top),
+    Old = whereis(job_queue),
+    MRef = monitor(process, Old),
+    exit(Old, kill),
+    receive {'DOWN', MRef, process, Old, _} -> ok end,
+    Self = self(),
+    Caller = spawn_link(fun() ->
+                                Published = job_queue:publish(P, D, #{<<"n">> => 2}),
+                                Pulled = job_queue:pull_jobs(P, D, 5),
+                                Self ! {calls, Published, Pulled}
+                        end),
+    await(fun() -> process_info(Caller, current_function) end,
+          {current_function, {timer, sleep, 1}}),
+    ok = sys:resume(Top),
+    receive
+        {calls, Published, Pulled} ->
+            ?assertEqual({ok, Id + 1}, Published),
+            ?assertMatch({ok, [#{id := Id}, #{id := _}]}, Pulled)
+    after ?LIVENESS_MS ->
+        ct:fail(calls_never_returned)
+    end.
 
 %% NATS: in_progress/1 starts a job's ack wait afresh. With an ack wait of
 %% 3 s, a job kept in progress every 200 ms for 4 s is not delivered
