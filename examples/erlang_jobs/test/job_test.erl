@@ -24,6 +24,18 @@
                     owner := pid()}.
 
 -define(APP, ggen_jobs).
+%% Runs the server in the background; a watcher stops it when a line
+%% arrives on stdin or stdin closes.
+-define(WRAPPER,
+        "exec 3<&0\n"
+        "\"$0\" \"$@\" </dev/null >>\"$NATS_LOG\" 2>&1 &\n"
+        "p=$!\n"
+        "( read -r _ <&3; kill $p ) >/dev/null 2>&1 &\n"
+        "w=$!\n"
+        "wait $p\n"
+        "s=$?\n"
+        "kill $w 2>/dev/null\n"
+        "exit $s\n").
 %% How long a server may take to accept connections.
 -define(START_MS, 15000).
 
@@ -222,13 +234,17 @@ restart(#{owner := Owner, port := Port} = Server) ->
     await_listening(Port, erlang:monotonic_time(millisecond) + ?START_MS),
     Server#{os_pid => OsPid}.
 
+%% The server runs under a small shell wrapper that stops it when a line
+%% arrives on its stdin, or when its stdin closes: a test node that dies
+%% takes its servers with it.
 open(#{executable := Executable, dir := Dir, port := Port}) ->
     Args = ["-js", "-sd", Dir, "-p", integer_to_list(Port), "-a", "127.0.0.1"],
-    PortRef = open_port({spawn_executable, Executable},
-                        [{args, Args}, exit_status, stderr_to_stdout, binary]),
+    PortRef = open_port({spawn_executable, "/bin/sh"},
+                        [{args, ["-c", ?WRAPPER, Executable | Args]},
+                         {env, [{"NATS_LOG", Dir ++ ".log"}]},
+                         exit_status, binary, use_stdio]),
     put(port_ref, PortRef),
     {os_pid, OsPid} = erlang:port_info(PortRef, os_pid),
-    put(os_pid, OsPid),
     OsPid.
 
 own(Server) ->
@@ -239,28 +255,22 @@ own(Server) ->
         {PortRef, {exit_status, Status}} ->
             exit({nats_server_exited, Status});
         {stop, From} ->
-            kill_server(),
+            stop_server(),
             From ! {stopped, self()};
         {restart, From} ->
-            kill_server(),
+            stop_server(),
             From ! {restarted, self(), open(Server)},
             own(Server)
     end.
 
-kill_server() ->
+stop_server() ->
     PortRef = get(port_ref),
-    OsPid = get(os_pid),
-    _ = os:cmd("kill -TERM " ++ integer_to_list(OsPid)),
+    true = port_command(PortRef, <<"stop\n">>),
     receive
         {PortRef, {exit_status, _}} -> ok
     after ?START_MS ->
-        _ = os:cmd("kill -KILL " ++ integer_to_list(OsPid)),
-        receive {PortRef, {exit_status, _}} -> ok after ?START_MS -> ok end
-    end,
-    drain(PortRef).
-
-drain(PortRef) ->
-    receive {PortRef, _} -> drain(PortRef) after 0 -> ok end.
+        exit(nats_server_did_not_stop)
+    end.
 
 -spec url(server()) -> string().
 url(#{port := Port}) ->

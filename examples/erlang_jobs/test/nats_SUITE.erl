@@ -28,6 +28,11 @@
 
 -define(WAIT_MS, 10000).
 
+%% nkey prefix bytes (public keys)
+-define(NKEY_OPERATOR, (14 bsl 3)).
+-define(NKEY_ACCOUNT, 0).
+-define(NKEY_USER, (20 bsl 3)).
+
 %% Boolean "does Expr match Pattern" (patterns may use _ and bound vars).
 -define(MATCHES(Pattern, Expr), (case (Expr) of Pattern -> true; _ -> false end)).
 
@@ -39,7 +44,7 @@ suite() ->
     [{timetrap, {seconds, 120}}].
 
 all() ->
-    [{group, unit}, {group, core}, {group, auth}, {group, jetstream}, {group, resilience}].
+    [{group, unit}, {group, core}, {group, auth}, {group, jwt}, {group, jetstream}, {group, resilience}].
 
 groups() ->
     [{unit, [], [parser_incremental, parser_rejects_garbage, nkey_known_vector,
@@ -50,6 +55,7 @@ groups() ->
                  inbox, urls_first_dead, not_connected]},
      {auth, [], [user_pass_url, token_url, nkey_seed_file, nkey_wrong_seed,
                  creds_file_fixed_later]},
+     {jwt, [], [jwt_creds_file, jwt_creds_wrong_seed, jwt_user_not_signed_by_account]},
      {jetstream, [], [js_ensure_stream, js_ensure_consumer, js_publish, js_fetch_no_wait,
                       js_fetch_expires, js_ack, js_nak, js_nak_delay, js_term,
                       js_in_progress, js_get_msg, js_stream_info_filter, js_errors]},
@@ -103,11 +109,45 @@ init_per_group(auth, Config) ->
         "}\n"]),
     Server = start_server(?config(exe, Config), ["-c", Conf], filename:join(Base, "auth.log"), Port),
     [{auth_port, Port}, {auth_server, Server}, {user_seed, Seed}, {user_pub, PubText} | Config];
+init_per_group(jwt, Config) ->
+    %% Decentralized auth (operator mode): operator -> account -> user,
+    %% all keys and JWTs made here, the account preloaded in a memory resolver.
+    {OpPub, OpSeed} = crypto:generate_key(eddsa, ed25519),
+    {AccPub, AccSeed} = crypto:generate_key(eddsa, ed25519),
+    {UserPub, UserSeed} = crypto:generate_key(eddsa, ed25519),
+    Op = test_encode(?NKEY_OPERATOR, OpPub),
+    Acc = test_encode(?NKEY_ACCOUNT, AccPub),
+    User = test_encode(?NKEY_USER, UserPub),
+    OpJwt = test_jwt(Op, Op, OpSeed, #{type => <<"operator">>, version => 2}),
+    AccJwt = test_jwt(Op, Acc, OpSeed,
+                      #{type => <<"account">>, version => 2,
+                        limits => #{subs => -1, data => -1, payload => -1,
+                                    imports => -1, exports => -1, wildcards => true,
+                                    conn => -1, leaf => -1}}),
+    UserJwt = test_user_jwt(Acc, User, AccSeed),
+    Port = free_port(),
+    Base = ?config(base, Config),
+    Conf = filename:join(Base, "jwt.conf"),
+    ok = file:write_file(Conf, [
+        "listen: \"127.0.0.1:", integer_to_list(Port), "\"\n",
+        "operator: \"", OpJwt, "\"\n",
+        "resolver: MEMORY\n",
+        "resolver_preload: {\n",
+        "  ", Acc, ": \"", AccJwt, "\"\n",
+        "}\n"]),
+    Log = filename:join(Base, "jwt.log"),
+    Server = start_server(?config(exe, Config), ["-c", Conf], Log, Port),
+    [{jwt_port, Port}, {jwt_server, Server}, {jwt_log, Log}, {account, Acc},
+     {account_seed, AccSeed}, {user_jwt, UserJwt}, {user_seed, UserSeed}, {user_pub, User}
+     | Config];
 init_per_group(_, Config) ->
     Config.
 
 end_per_group(auth, Config) ->
     stop_server(?config(auth_server, Config)),
+    Config;
+end_per_group(jwt, Config) ->
+    stop_server(?config(jwt_server, Config)),
     Config;
 end_per_group(_, Config) ->
     Config.
@@ -525,6 +565,83 @@ creds_file_fixed_later(Config) ->
     %% fixing the file is picked up by the next retry
     ok = file:write_file(Path, test_encode_seed(?config(user_seed, Config))),
     wait_connected(nkey_later).
+
+%%====================================================================
+%% jwt (operator mode)
+%%====================================================================
+
+jwt_creds_file(Config) ->
+    Creds = write_creds(Config, "user.creds", ?config(user_jwt, Config),
+                        test_encode_seed(?config(user_seed, Config))),
+    C = connect(Config, #{urls => jwt_url(Config), credentials => Creds}),
+    ?assertEqual(ok, nats_conn:flush(C, ?WAIT_MS)),
+    %% the server really was in nonce/JWT mode
+    ?assertMatch(#{server_info := #{<<"nonce">> := _}}, info(C)),
+    {ok, Sid} = nats_conn:subscribe(C, <<"jwt.>">>, #{}),
+    ok = nats_conn:publish(C, <<"jwt.hello">>, <<"signed">>),
+    ?assertMatch(#{subject := <<"jwt.hello">>, payload := <<"signed">>}, recv_msg(Sid)),
+    _ = start_responder(C, <<"jwt.svc">>, #{}),
+    ?assertMatch({ok, #{payload := <<"echo:ping">>}},
+                 nats_conn:request(C, <<"jwt.svc">>, <<"ping">>, ?WAIT_MS)),
+    ?assertMatch(#{status := connected, connects := 1}, info(C)).
+
+jwt_creds_wrong_seed(Config) ->
+    %% right user JWT, but the nonce is signed with another user's key
+    Creds = write_creds(Config, "wrong_seed.creds", ?config(user_jwt, Config),
+                        test_encode_seed(crypto:strong_rand_bytes(32))),
+    expect_jwt_refused(Config, jwt_wrong_seed, Creds).
+
+jwt_user_not_signed_by_account(Config) ->
+    Acc = ?config(account, Config),
+    {UserPub, UserSeed} = crypto:generate_key(eddsa, ed25519),
+    User = test_encode(?NKEY_USER, UserPub),
+    {_, OtherSeed} = crypto:generate_key(eddsa, ed25519),
+    %% claims to be issued by the account, signed by some other key
+    Forged = test_user_jwt(Acc, User, OtherSeed),
+    expect_jwt_refused(Config, jwt_forged,
+                       write_creds(Config, "forged.creds", Forged, test_encode_seed(UserSeed))),
+    %% issued (and correctly signed) by an account the operator never signed
+    {OtherAccPub, OtherAccSeed} = crypto:generate_key(eddsa, ed25519),
+    Unknown = test_user_jwt(test_encode(?NKEY_ACCOUNT, OtherAccPub), User, OtherAccSeed),
+    expect_jwt_refused(Config, jwt_unknown_account,
+                       write_creds(Config, "unknown.creds", Unknown, test_encode_seed(UserSeed))),
+    %% control: the same user key, issued by the real account, gets in
+    Good = test_user_jwt(Acc, User, ?config(account_seed, Config)),
+    C = connect(Config, #{urls => jwt_url(Config),
+                          credentials => write_creds(Config, "good.creds", Good,
+                                                     test_encode_seed(UserSeed))}),
+    ?assertEqual(ok, nats_conn:flush(C, ?WAIT_MS)).
+
+expect_jwt_refused(Config, Name, Creds) ->
+    Log = ?config(jwt_log, Config),
+    Before = auth_errors_logged(Log),
+    {ok, _} = nats_conn:start_link(Name, #{urls => jwt_url(Config), credentials => Creds,
+                                           reconnect_max_ms => 300}),
+    wait_until(fun() -> is_auth_violation(info(Name)) end),
+    %% the server logged the refusal too
+    wait_until(fun() -> auth_errors_logged(Log) > Before end),
+    %% never got in, on any attempt
+    ?assertMatch(#{status := disconnected, connects := 0}, info(Name)),
+    ok = nats_conn:stop(Name).
+
+auth_errors_logged(Log) ->
+    {ok, Text} = file:read_file(Log),
+    length(binary:matches(Text, <<"authentication error">>)).
+
+jwt_url(Config) ->
+    url(?config(jwt_port, Config)).
+
+write_creds(Config, File, Jwt, SeedText) ->
+    %% byte for byte the layout nsc / jwt.FormatUserConfig writes
+    Path = filename:join(?config(priv_dir, Config), File),
+    ok = file:write_file(Path, [
+        "-----BEGIN NATS USER JWT-----\n", Jwt, "\n------END NATS USER JWT------\n\n",
+        "************************* IMPORTANT *************************\n"
+        "NKEY Seed printed below can be used to sign and prove identity.\n"
+        "NKEYs are sensitive and should be treated as secrets.\n\n"
+        "-----BEGIN USER NKEY SEED-----\n", SeedText, "\n------END USER NKEY SEED------\n\n"
+        "*************************************************************\n"]),
+    Path.
 
 %%====================================================================
 %% jetstream
@@ -1130,13 +1247,40 @@ recv_until(Sock, Needle, Acc) ->
 %%====================================================================
 
 test_encode_seed(Seed) ->
-    %% seed prefix (18 << 3) followed by the user prefix (20 << 3) over 2 bytes
-    Raw = <<(18 bsl 3 bor (160 bsr 5)), ((160 band 31) bsl 3), Seed/binary>>,
+    test_encode_seed(?NKEY_USER, Seed).
+
+test_encode_seed(Prefix, Seed) ->
+    %% seed prefix (18 << 3) followed by the key type prefix over 2 bytes
+    Raw = <<(18 bsl 3 bor (Prefix bsr 5)), ((Prefix band 31) bsl 3), Seed/binary>>,
     b32(<<Raw/binary, (test_crc(Raw)):16/little>>).
 
 test_encode(Prefix, Key) ->
     Raw = <<Prefix, Key/binary>>,
     b32(<<Raw/binary, (test_crc(Raw)):16/little>>).
+
+%% A NATS JWT v2 (header, claims, ed25519 signature of the first two
+%% parts, all base64url without padding), signed with the raw 32-byte seed
+%% of the issuer. jti: the library uses SHA-512/256 of the claims without
+%% jti; OTP 25 has no SHA-512/256 and the server does not verify it, so
+%% SHA-256 stands in.
+test_jwt(Iss, Sub, IssuerSeed, Nats) ->
+    Base = #{iss => Iss, sub => Sub, iat => erlang:system_time(second),
+             name => <<"ct">>},
+    Claims = Base#{jti => b32(crypto:hash(sha256, jiffy:encode(Base))), nats => Nats},
+    Header = b64url(jiffy:encode(#{typ => <<"JWT">>, alg => <<"ed25519-nkey">>})),
+    ToSign = <<Header/binary, ".", (b64url(jiffy:encode(Claims)))/binary>>,
+    Sig = crypto:sign(eddsa, none, ToSign, [IssuerSeed, ed25519]),
+    <<ToSign/binary, ".", (b64url(Sig))/binary>>.
+
+%% A user JWT with empty (allow all) permissions and no limits.
+test_user_jwt(Acc, User, AccSeed) ->
+    test_jwt(Acc, User, AccSeed, #{type => <<"user">>, version => 2,
+                                   pub => #{}, sub => #{},
+                                   subs => -1, data => -1, payload => -1}).
+
+b64url(Bin) ->
+    << <<(case C of $+ -> $-; $/ -> $_; _ -> C end)>>
+       || <<C>> <= base64:encode(Bin), C =/= $= >>.
 
 b32(Bin) ->
     Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
