@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Wall time and peak memory of `ggen sync`, measured on the release build.
 
-    python3 bench/sync_bench.py            # prints a Markdown table
+    python3 bench/sync_bench.py                        # prints a Markdown table
+    python3 bench/sync_bench.py --baseline OTHER_GGEN  # and the same for another build, side by side
 
 Scenarios:
   seed sync    `ggen init --lang erlang` project (the seed specification and
@@ -14,9 +15,12 @@ Scenarios:
 
 Each scenario runs several times; the table gives the median and the
 slowest wall time, and the largest peak resident set size of the ggen
-process (from wait4). Every run is checked to exit 0.
+process (from wait4). Every run is checked to exit 0. With --baseline, each
+scenario runs for both binaries in turn (each on a project its own `init`
+made), so that both see the same machine and disk.
 """
 
+import argparse
 import os
 import shutil
 import statistics
@@ -46,10 +50,10 @@ for_each = "row"
 """
 
 
-def run(args, cwd):
+def run(ggen, args, cwd):
     """Runs ggen once; returns (wall seconds, peak RSS in MiB) of that process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([GGEN, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([ggen, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -65,12 +69,12 @@ def clean_outputs(project, generated):
     shutil.rmtree(os.path.join(project, ".ggen"), ignore_errors=True)
 
 
-def measure(label, project, generated, first, runs):
+def measure(ggen, label, project, generated, first, runs):
     times, rss = [], []
     for _ in range(runs):
         if first:
             clean_outputs(project, generated)
-        elapsed, peak = run(["sync", "-q"], project)
+        elapsed, peak = run(ggen, ["sync", "-q"], project)
         times.append(elapsed)
         rss.append(peak)
     return label, statistics.median(times), max(times), max(rss)
@@ -93,31 +97,47 @@ def ten_thousand_pools(project):
         f.write(head + "[generation]\noutput_dir = \".\"\n" + PER_POOL_RULE)
 
 
-def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    version = subprocess.run([GGEN, "--version"], capture_output=True, text=True).stdout.strip()
+def scenarios(ggen, tmp, name):
+    """The four scenarios for one binary, in its own folder under tmp."""
     rows = []
+    seed = os.path.join(tmp, name, "seed")
+    subprocess.run([ggen, "init", "--lang", "erlang", "--name", "my_erlang_jobs", seed],
+                   check=True, capture_output=True)
+    rows.append(measure(ggen, "seed sync (first, empty tree)", seed,
+                        ["src", "test", "bench", "rebar.config"], True, 15))
+    run(ggen, ["sync", "-q"], seed)
+    rows.append(measure(ggen, "seed no-op re-sync", seed, [], False, 15))
+
+    big = os.path.join(tmp, name, "big")
+    subprocess.run([ggen, "init", "--lang", "erlang", "--name", "big", big],
+                   check=True, capture_output=True)
+    ten_thousand_pools(big)
+    rows.append(measure(ggen, f"{POOLS:,} pools (first, {POOLS:,} files)", big, ["pools"], True, 3))
+    run(ggen, ["sync", "-q"], big)
+    rows.append(measure(ggen, f"{POOLS:,} pools no-op re-sync", big, [], False, 3))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="another ggen binary to measure in the same run")
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    builds = [("this build", GGEN)] + ([("baseline", args.baseline)] if args.baseline else [])
+    versions = {label: subprocess.run([ggen, "--version"], capture_output=True, text=True).stdout.strip()
+                for label, ggen in builds}
     with tempfile.TemporaryDirectory(prefix="ggen-bench-") as tmp:
-        seed = os.path.join(tmp, "seed")
-        subprocess.run([GGEN, "init", "--lang", "erlang", "--name", "my_erlang_jobs", seed],
-                       check=True, capture_output=True)
-        rows.append(measure("seed sync (first, empty tree)", seed, ["src", "test", "rebar.config"], True, 15))
-        run(["sync", "-q"], seed)
-        rows.append(measure("seed no-op re-sync", seed, [], False, 15))
+        results = {label: scenarios(ggen, tmp, f"b{i}") for i, (label, ggen) in enumerate(builds)}
 
-        big = os.path.join(tmp, "big")
-        subprocess.run([GGEN, "init", "--lang", "erlang", "--name", "big", big],
-                       check=True, capture_output=True)
-        ten_thousand_pools(big)
-        rows.append(measure(f"{POOLS:,} pools (first, {POOLS:,} files)", big, ["pools"], True, 3))
-        run(["sync", "-q"], big)
-        rows.append(measure(f"{POOLS:,} pools no-op re-sync", big, [], False, 3))
-
-    print(f"{version}, {os.cpu_count()} CPUs, `python3 bench/sync_bench.py`\n")
-    print("| scenario | median wall | slowest | peak RSS |")
-    print("|---|---:|---:|---:|")
-    for label, median, worst, rss in rows:
-        print(f"| {label} | {median * 1e3:.1f} ms | {worst * 1e3:.1f} ms | {rss:.1f} MiB |")
+    print(", ".join(f"{label}: {versions[label]}" for label, _ in builds)
+          + f"; {os.cpu_count()} CPUs; `python3 bench/sync_bench.py"
+          + (" --baseline …`" if args.baseline else "`") + "\n")
+    print("| scenario | build | median wall | slowest | peak RSS |")
+    print("|---|---|---:|---:|---:|")
+    for i, (label, _, _, _) in enumerate(results["this build"]):
+        for build, _ in builds:
+            _, median, worst, rss = results[build][i]
+            print(f"| {label} | {build} | {median * 1e3:.1f} ms | {worst * 1e3:.1f} ms | {rss:.1f} MiB |")
 
 
 if __name__ == "__main__":
