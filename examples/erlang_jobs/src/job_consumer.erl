@@ -9,10 +9,13 @@
 %%% still hold: a runner waits for a worker like any caller). It looks at
 %%% an idle lane with one execution; after an execution that found jobs
 %%% it starts up to two more, so a backlog is served by every slot within
-%%% a few rounds; after one that found none it backs off, waiting twice as long each time from `idle_min_ms' to
-%%% `idle_max_ms' (the app env `consumer_idle_ms', `{10, 500}' by
-%%% default) before it looks again, and a job published on this node
-%%% wakes it at once ({@link wake/1}). While the lane's circuit breaker is
+%%% a few rounds; after one that found none it backs off, waiting twice
+%%% as long each time from `idle_min_ms' to `idle_max_ms' (the app env
+%%% `consumer_idle_ms', `{10, 500}' by default) before it looks again. A
+%%% job published on this node brings the next look forward to
+%%% `idle_min_ms' from then ({@link wake/1}): a burst of publishes costs
+%%% one look, and a caller that publishes and at once drives the lane by
+%%% hand with `execute/2' finds its job. While the lane's circuit breaker is
 %%% open it runs nothing, and looks again when the breaker's window has
 %%% passed: then it runs one execution, the half-open probe, and once that
 %%% has closed the breaker the consumer is back to full speed. (An
@@ -71,7 +74,7 @@ status(Consumer) ->
     gen_server:call(Consumer, status).
 
 %% @doc Tells the lane's consumer on this node, if any, that a job was
-%% published: an idle consumer looks at once.
+%% published: an idle consumer looks within `idle_min_ms'.
 -spec wake(job_queue:lane()) -> ok.
 wake(Lane) ->
     case job_consumer_sup:consumer(Lane) of
@@ -116,7 +119,7 @@ handle_info(poll, S) ->
     {noreply, start_runners(1, S#state{timer = undefined})};
 handle_info(wake, #state{runners = Runners, breaker_open = false} = S)
   when map_size(Runners) =:= 0 ->
-    {noreply, start_runners(1, cancel_timer(S#state{backoff = S#state.idle_min}))};
+    {noreply, soon(S#state{backoff = S#state.idle_min})};
 handle_info(wake, S) ->
     {noreply, S};
 handle_info({'EXIT', Pid, Reason}, #state{runners = Runners} = S)
@@ -177,6 +180,13 @@ fill(N, S) ->
 start_runner(#state{lane = {P, D}} = S) ->
     Pid = spawn_link(fun() -> exit({executed, job_worker_pool:execute(P, D)}) end),
     S#state{runners = (S#state.runners)#{Pid => true}, executions = S#state.executions + 1}.
+
+%% The next look at most idle_min ms from now.
+soon(#state{timer = TRef, idle_min = Min} = S) ->
+    case TRef =/= undefined andalso erlang:read_timer(TRef) of
+        Left when is_integer(Left), Left =< Min -> S;
+        _ -> schedule(Min, cancel_timer(S))
+    end.
 
 schedule(Ms, #state{timer = undefined} = S) ->
     S#state{timer = erlang:send_after(Ms, self(), poll)}.
