@@ -236,7 +236,14 @@ two_nodes_share_a_lane(Config) ->
         ok = peer:call(Peer, job_test, await_ready, []),
         Lane = lane(),
         Jobs = 1000,
-        [publish(Lane, sleep, N) || N <- lists:seq(1, Jobs)],
+        %% Each node publishes half (which wakes its own consumer), and
+        %% each job takes 10 ms: neither node can drain the lane alone
+        %% before the other's consumer looks.
+        Half = Jobs div 2,
+        [publish(Lane, slow, N) || N <- lists:seq(1, Half)],
+        [{ok, _} = peer:call(Peer, job_queue, publish,
+                             [P, D, #{<<"action">> => <<"slow">>, <<"n">> => N}])
+         || {P, D} <- [Lane], N <- lists:seq(Half + 1, Jobs)],
         await_settled(Jobs),
         report(Jobs),
         Here = [N || {{done, N}, _} <- recorded()],
@@ -255,7 +262,8 @@ two_nodes_share_a_lane(Config) ->
 %%% The handler: acts on the payload's action, records what it did
 %%%===================================================================
 
-%% `noop' succeeds, `fail' fails, `sleep' succeeds after 2 ms,
+%% `noop' succeeds, `fail' fails, `sleep' and `slow' succeed after 2 and
+%% 10 ms,
 %% `block_first' blocks on its first delivery and succeeds on the next,
 %% `kill_worker' kills the worker running it. Each success is counted
 %% per job number; starts and ends are recorded with their times.
@@ -274,6 +282,8 @@ act(<<"fail">>, _) ->
     {error, test_failure};
 act(<<"sleep">>, _) ->
     timer:sleep(2);
+act(<<"slow">>, _) ->
+    timer:sleep(10);
 act(<<"block_first">>, 1) ->
     receive after infinity -> ok end;
 act(<<"block_first">>, _) ->
