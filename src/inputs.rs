@@ -157,6 +157,13 @@ impl Inputs {
     }
 }
 
+/// Text written in the manifest at `span` (a message, an `output_file`).
+pub fn inline_text(manifest: &Manifest, body: &str, span: &std::ops::Range<usize>) -> Text {
+    let mut text = Text::new(manifest.shown_file(), body);
+    text.set_inline(manifest.location(span));
+    text
+}
+
 /// Bytes as UTF-8, or an error at the first bad byte.
 pub fn utf8(bytes: Vec<u8>, shown: &str, kind: ErrorKind) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {

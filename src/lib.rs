@@ -23,5 +23,6 @@ pub mod plan;
 pub mod receipt;
 pub mod render;
 pub mod sparql;
+pub mod templating;
 pub mod watch;
 pub mod write;

@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
-use tera::{Context, ErrorKind as TeraErrorKind, Kwargs, State, Tera, Value as TeraValue};
+use tera::{Context, Tera, Value as TeraValue};
 
-use crate::error::{Error, ErrorKind, Location, Result};
-use crate::extract::{Row, RuleRows};
-use crate::inputs::{Inputs, Text};
-use crate::manifest::{ForEach, Manifest, Source, ValidationRule};
-use crate::names;
+use crate::error::{Error, ErrorKind, Result};
+use crate::extract::RuleRows;
+use crate::inputs::{Inputs, Text, inline_text};
+use crate::manifest::{ForEach, Manifest, Source};
+use crate::sparql::Row;
+use crate::templating::{new_tera, tera_error};
 
 /// One rendered output, before canonicalization.
 #[derive(Debug, Clone)]
@@ -24,16 +25,6 @@ pub struct Rendered {
     pub text: String,
     /// Which row produced it (row mode), for error messages.
     pub row: Option<usize>,
-}
-
-/// A Tera instance holding ggen's filters and no autoescaping.
-pub fn new_tera() -> Tera {
-    let mut tera = Tera::new();
-    tera.autoescape_on(Vec::<&str>::new());
-    for &(name, convert) in names::CONVERSIONS {
-        tera.register_filter(name, move |s: &str, _: Kwargs, _: &State| convert(s));
-    }
-    tera
 }
 
 /// The templates of a sync, parsed and ready to render.
@@ -93,7 +84,7 @@ impl Templates {
             names,
         };
         tera.add_raw_templates(sources)
-            .map_err(|e| templates.tera_error(&e, None))?;
+            .map_err(|e| tera_error(&templates.texts, &e, None))?;
         Ok(Templates { tera, ..templates })
     }
 
@@ -158,11 +149,11 @@ impl Templates {
         let text = self
             .tera
             .render(template, context)
-            .map_err(|e| self.tera_error(&e, row))?;
+            .map_err(|e| tera_error(&self.texts, &e, row))?;
         let path = self
             .tera
             .render(path_template, context)
-            .map_err(|e| self.tera_error(&e, row))?;
+            .map_err(|e| tera_error(&self.texts, &e, row))?;
         Ok(Rendered {
             rule,
             path: path.trim().to_string(),
@@ -170,67 +161,6 @@ impl Templates {
             row,
         })
     }
-
-    /// A Tera error as a ggen error at the template's file, line and column.
-    fn tera_error(&self, e: &tera::Error, row: Option<usize>) -> Error {
-        let row_note = row.map(|k| format!(" (row {})", k + 1)).unwrap_or_default();
-        match e.kind() {
-            TeraErrorKind::SyntaxError(report) | TeraErrorKind::RenderingError(report) => {
-                let message = format!(
-                    "template error: {}{row_note}",
-                    report.message().trim_end_matches('.')
-                );
-                let span = report.span();
-                match self.texts.get(report.filename()) {
-                    Some(text) => {
-                        let width = if span.end_line == span.start_line {
-                            span.end_col.saturating_sub(span.start_col).max(1)
-                        } else {
-                            1
-                        };
-                        let mut err = text.error_at(
-                            ErrorKind::Template,
-                            span.start_line,
-                            span.start_col + 1,
-                            message,
-                        );
-                        if let Some(loc) = err.diagnostics[0].location.take() {
-                            let loc = if text.is_inline() {
-                                loc
-                            } else {
-                                loc.with_width(width.min(60))
-                            };
-                            err = err.with_location(loc);
-                        }
-                        err
-                    }
-                    None => Error::at(
-                        ErrorKind::Template,
-                        Location::file(report.filename()),
-                        message,
-                    ),
-                }
-            }
-            _ => {
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(e);
-                while let Some(s) = source {
-                    message = format!("{message}: {s}");
-                    source = s.source();
-                }
-                Error::new(
-                    ErrorKind::Template,
-                    format!("template error: {message}{row_note}"),
-                )
-            }
-        }
-    }
-}
-
-fn inline_text(manifest: &Manifest, body: &str, span: &Range<usize>) -> Text {
-    let mut text = Text::new(manifest.shown_file(), body);
-    text.set_inline(manifest.location(span));
-    text
 }
 
 /// Every `*.tera` file under `dir`, manifest-relative, sorted.
@@ -258,72 +188,4 @@ fn template_files(manifest: &Manifest, dir: &str, span: &Range<usize>) -> Result
         }
     }
     Ok(files)
-}
-
-/// A validation rule's message: a Tera template rendered with each violation's row.
-pub struct MessageTemplate {
-    tera: Tera,
-    text: Text,
-}
-
-impl MessageTemplate {
-    /// Parses the message of `rule`.
-    pub fn new(manifest: &Manifest, rule: &ValidationRule) -> Result<Self> {
-        let text = inline_text(manifest, &rule.message, &rule.message_span);
-        let mut tera = new_tera();
-        tera.add_raw_template("message", &rule.message)
-            .map_err(|e| {
-                text.error_at(
-                    ErrorKind::Template,
-                    1,
-                    1,
-                    format!(
-                        "the message of validation rule `{}` is not a valid template: {}",
-                        rule.name,
-                        first_line(&e)
-                    ),
-                )
-            })?;
-        Ok(MessageTemplate { tera, text })
-    }
-
-    /// The message for one violation.
-    pub fn render(&self, row: &Row) -> Result<String> {
-        let context = Context::from_serialize(row).unwrap_or_default();
-        self.tera.render("message", &context).map_err(|e| {
-            Error::at(
-                ErrorKind::Template,
-                self.text.whole(),
-                format!("a validation message failed to render: {}", first_line(&e)),
-            )
-        })
-    }
-}
-
-fn first_line(e: &tera::Error) -> String {
-    match e.kind() {
-        TeraErrorKind::SyntaxError(r) | TeraErrorKind::RenderingError(r) => r.message().to_string(),
-        _ => e.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_are_registered() {
-        let tera = new_tera();
-        let mut context = Context::new();
-        context.insert("p", "http://e.org/x#emailPool");
-        context.insert("lane", "high-prio");
-        let out = tera
-            .render_str(
-                "{{ p | local_name | snake_case }} {{ lane | erlang_atom }} {{ 'type' | rust_ident }}",
-                &context,
-                false,
-            )
-            .unwrap();
-        assert_eq!(out, "email_pool 'high-prio' r#type");
-    }
 }

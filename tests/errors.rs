@@ -172,7 +172,7 @@ fn absolute_output_path() {
 
 #[test]
 fn output_dir_outside_the_project() {
-    fails("output_dir_escape", 7, |p| {
+    fails("output_dir_escape", 3, |p| {
         p.replace("ggen.toml", "output_dir = \".\"", "output_dir = \"..\"");
     });
 }

@@ -9,6 +9,10 @@ use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 use spargebra::algebra::GraphPattern;
 
+mod rows;
+
+pub use rows::{Row, Value, rows_with_terms, typed_literal};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::Text;
 use crate::names;

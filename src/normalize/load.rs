@@ -1,0 +1,233 @@
+//! Loading: each ontology file parsed by its extension (Turtle, N-Triples,
+//! RDF/XML) into the store, syntax errors at their file, line and column,
+//! and, when a check fails, each triple with the line it was read on.
+
+use std::collections::HashSet;
+
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxigraph::model::{GraphNameRef, NamedOrBlankNode, Triple};
+use oxigraph::store::Store;
+use oxttl::{NTriplesParser, TurtleParser, TurtleSyntaxError};
+
+use super::{DEFAULT_VALUE, store_error};
+use crate::error::{Error, ErrorKind, Result};
+use crate::inputs::{Inputs, Text};
+use crate::manifest::Manifest;
+use crate::sparql::STANDARD_PREFIXES;
+
+/// An ontology file as read.
+pub struct Loaded {
+    pub text: Text,
+    pub path: String,
+    pub is_source: bool,
+}
+
+/// Reads the sources and imports into a store. The specification's own
+/// `jobs:defaultValue` facts replace the vocabulary's for the same property.
+pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Loaded>)> {
+    let mut loaded = Vec::new();
+    let mut imports = Vec::new();
+    let mut sources = Vec::new();
+    for (files, is_source) in [
+        (&manifest.ontology.imports, false),
+        (&manifest.ontology.sources, true),
+    ] {
+        for file in files {
+            let text = inputs.file(manifest, file, ErrorKind::Ontology)?;
+            let triples = parse_file(manifest, &file.path, &text, false)?;
+            let into = if is_source {
+                &mut sources
+            } else {
+                &mut imports
+            };
+            into.extend(triples.into_iter().map(|(t, _)| t));
+            loaded.push(Loaded {
+                text,
+                path: file.path.clone(),
+                is_source,
+            });
+        }
+    }
+
+    let overridden: HashSet<NamedOrBlankNode> = sources
+        .iter()
+        .filter(|t| t.predicate.as_str() == DEFAULT_VALUE)
+        .map(|t| t.subject.clone())
+        .collect();
+    let store = Store::new().map_err(store_error)?;
+    let kept = imports
+        .into_iter()
+        .filter(|t| !(t.predicate.as_str() == DEFAULT_VALUE && overridden.contains(&t.subject)));
+    store
+        .extend(
+            kept.chain(sources)
+                .map(|t| t.in_graph(GraphNameRef::DefaultGraph)),
+        )
+        .map_err(store_error)?;
+    Ok((store, loaded))
+}
+
+/// Parses one file by its extension; `with_lines` also gives each triple
+/// the line it ends on (when the syntax is line-based enough to say), which
+/// costs a parse fed line by line.
+pub fn parse_file(
+    manifest: &Manifest,
+    path: &str,
+    text: &Text,
+    with_lines: bool,
+) -> Result<Vec<(Triple, Option<usize>)>> {
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("ttl" | "turtle") => {
+            let mut parser = TurtleParser::new();
+            for (p, iri) in STANDARD_PREFIXES {
+                parser = parser
+                    .with_prefix(*p, *iri)
+                    .map_err(|e| prefix_error(p, &e))?;
+            }
+            for (p, iri) in &manifest.ontology.prefixes {
+                parser = parser
+                    .with_prefix(p, iri)
+                    .map_err(|e| prefix_error(p, &e))?;
+            }
+            if let Some(base) = &manifest.ontology.base_iri {
+                parser = parser
+                    .with_base_iri(base)
+                    .map_err(|e| prefix_error("base", &e))?;
+            }
+            if with_lines {
+                parse_by_line(parser.low_level(), text)
+            } else {
+                without_lines(parser.for_slice(text.body.as_bytes()), text)
+            }
+        }
+        Some("nt") => {
+            let parser = NTriplesParser::new();
+            if with_lines {
+                parse_by_line(parser.low_level(), text)
+            } else {
+                without_lines(parser.for_slice(text.body.as_bytes()), text)
+            }
+        }
+        Some("rdf" | "owl" | "xml") => {
+            let mut parser = RdfParser::from_format(RdfFormat::RdfXml);
+            if let Some(base) = &manifest.ontology.base_iri {
+                parser = parser
+                    .with_base_iri(base)
+                    .map_err(|e| prefix_error("base", &e))?;
+            }
+            parser
+                .for_slice(text.body.as_bytes())
+                .map(|q| {
+                    q.map(|q| (Triple::from(q), None)).map_err(|e| {
+                        Error::at(
+                            ErrorKind::Ontology,
+                            text.whole(),
+                            format!("RDF/XML syntax error: {e}"),
+                        )
+                    })
+                })
+                .collect()
+        }
+        _ => Err(Error::at(
+            ErrorKind::Ontology,
+            text.whole(),
+            "ggen cannot tell the RDF syntax of this file from its extension",
+        )
+        .with_help("name Turtle files *.ttl, N-Triples *.nt, RDF/XML *.rdf or *.owl")),
+    }
+}
+
+fn without_lines(
+    triples: impl Iterator<Item = std::result::Result<Triple, TurtleSyntaxError>>,
+    text: &Text,
+) -> Result<Vec<(Triple, Option<usize>)>> {
+    triples
+        .map(|t| t.map(|t| (t, None)).map_err(|e| turtle_error(text, &e)))
+        .collect()
+}
+
+fn prefix_error(prefix: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Manifest,
+        format!("prefix `{prefix}` is not usable: {e}"),
+    )
+}
+
+/// The two line-based parsers of oxttl, fed one line at a time so that each
+/// triple is known with the line it was completed on.
+trait LineFed {
+    fn feed(&mut self, bytes: &[u8]);
+    fn finish(&mut self);
+    fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>>;
+}
+
+macro_rules! line_fed {
+    ($($parser:ty),*) => {$(
+        impl LineFed for $parser {
+            fn feed(&mut self, bytes: &[u8]) {
+                self.extend_from_slice(bytes);
+            }
+            fn finish(&mut self) {
+                self.end();
+            }
+            fn next_triple(&mut self) -> Option<std::result::Result<Triple, TurtleSyntaxError>> {
+                self.parse_next()
+            }
+        }
+    )*};
+}
+
+line_fed!(
+    oxttl::turtle::LowLevelTurtleParser,
+    oxttl::ntriples::LowLevelNTriplesParser
+);
+
+fn parse_by_line(mut parser: impl LineFed, text: &Text) -> Result<Vec<(Triple, Option<usize>)>> {
+    let mut triples = Vec::new();
+    let mut line = 0;
+    let mut drain = |parser: &mut dyn LineFed, line: usize| -> Result<()> {
+        while let Some(result) = parser.next_triple() {
+            let triple = result.map_err(|e| turtle_error(text, &e))?;
+            triples.push((triple, Some(line.max(1))));
+        }
+        Ok(())
+    };
+    for chunk in text.body.split_inclusive('\n') {
+        line += 1;
+        parser.feed(chunk.as_bytes());
+        drain(&mut parser, line)?;
+    }
+    parser.finish();
+    drain(&mut parser, line)?;
+    Ok(triples)
+}
+
+fn turtle_error(text: &Text, e: &TurtleSyntaxError) -> Error {
+    let range = e.location();
+    let start = range.start;
+    let width = if range.end.line == start.line {
+        (range.end.column.saturating_sub(start.column)).max(1) as usize
+    } else {
+        1
+    };
+    let mut message = e.message().to_string();
+    if let Some(first) = message.get(..1) {
+        let lower = first.to_lowercase();
+        message.replace_range(..1, &lower);
+    }
+    let err = text.error_at(
+        ErrorKind::Ontology,
+        start.line as usize + 1,
+        start.column as usize + 1,
+        format!("Turtle syntax error: {message}"),
+    );
+    let Error {
+        kind,
+        mut diagnostics,
+    } = err;
+    if let Some(loc) = diagnostics[0].location.take() {
+        diagnostics[0].location = Some(loc.with_width(width.min(60)));
+    }
+    Error { kind, diagnostics }
+}

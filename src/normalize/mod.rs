@@ -1,0 +1,48 @@
+//! μ₁ Normalize: read the ontology sources and imports into an in-memory
+//! store ([`load`]), give instances their default values and apply the
+//! inference rules to a fixpoint ([`infer`]), run the validation rules
+//! ([`validate`]), and compute the RDFC-1.0 digest of the resulting graph
+//! ([`digest`]).
+
+mod digest;
+mod infer;
+mod load;
+mod validate;
+
+use oxigraph::store::Store;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::inputs::Inputs;
+use crate::manifest::Manifest;
+use crate::sparql::Engine;
+
+pub use digest::{CANONICALIZATION_LIMIT, canonical_nquad};
+pub use infer::MAX_INFERENCE_ROUNDS;
+
+/// The vocabulary property whose value an instance gets when it states none.
+pub const DEFAULT_VALUE: &str = "http://ggen.dev/ontology/jobs#defaultValue";
+
+/// The normalized graph.
+pub struct Graph {
+    /// The triples, blank nodes labelled canonically.
+    pub store: Store,
+    /// SHA-256 of the RDFC-1.0 canonical N-Quads.
+    pub digest: String,
+    /// Number of quads.
+    pub quads: usize,
+}
+
+/// Runs μ₁.
+pub fn normalize(manifest: &Manifest, inputs: &mut Inputs, engine: &Engine) -> Result<Graph> {
+    let (store, loaded) = load::load(manifest, inputs)?;
+    infer::infer(manifest, inputs, engine, &store)?;
+    validate::validate(manifest, inputs, engine, &store, &loaded)?;
+    digest::canonicalize(store)
+}
+
+pub(crate) fn store_error(e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Ontology,
+        format!("the in-memory store failed: {e}"),
+    )
+}
