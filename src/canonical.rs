@@ -5,13 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ggen_dir;
 use crate::inputs::sha256_hex;
 use crate::manifest::Manifest;
 use crate::paths::{self, PathProblem};
 use crate::render::Rendered;
-
-/// The folder that holds the receipt, the audit log and the lock.
-pub const GGEN_DIR: &str = ".ggen";
 
 /// A generated file, ready to compare or write.
 #[derive(Debug, Clone)]
@@ -92,11 +90,14 @@ pub fn canonicalize(
             }
         };
         let path = paths::join(&manifest.generation.output_dir, &relative);
-        if path == GGEN_DIR || path.starts_with(&format!("{GGEN_DIR}/")) {
+        if path == ggen_dir::DIR || path.starts_with(&format!("{}/", ggen_dir::DIR)) {
             return Err(Error::at(
                 ErrorKind::Write,
                 at,
-                format!("{origin} would write `{path}`, inside ggen's own folder {GGEN_DIR}/"),
+                format!(
+                    "{origin} would write `{path}`, inside ggen's own folder {}/",
+                    ggen_dir::DIR
+                ),
             ));
         }
         if inputs.contains(&path) {

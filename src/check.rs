@@ -9,9 +9,10 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use crate::error::{Error, ErrorKind, Location, Result, display_path};
+use crate::ggen_dir;
 use crate::inputs::sha256_hex;
 use crate::plan::{Action, Plan};
-use crate::receipt::{RECEIPT_PATH, Statement};
+use crate::receipt::Statement;
 
 /// What `--check` prints: one entry per file that would change, then the
 /// receipt if it would. Empty when everything is in sync.
@@ -39,7 +40,7 @@ pub fn drift_report(plan: &Plan) -> String {
         } else {
             "create"
         };
-        let _ = writeln!(out, "would {verb}: {RECEIPT_PATH}");
+        let _ = writeln!(out, "would {verb}: {}", ggen_dir::RECEIPT);
     }
     out
 }

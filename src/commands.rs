@@ -9,15 +9,12 @@ use serde_json::json;
 use crate::check;
 use crate::cli::{Format, InitArgs, SyncArgs, VerifyArgs};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ggen_dir;
 use crate::init;
 use crate::inputs::sha256_hex;
 use crate::manifest::{self, Manifest};
 use crate::plan::{self, Action, Options, Plan, Stage, Stats};
-use crate::receipt::RECEIPT_PATH;
 use crate::write;
-
-/// Where the audit trail is appended, relative to the manifest folder.
-pub const AUDIT_PATH: &str = ".ggen/audit.jsonl";
 
 /// Prints stage lines as stages finish, and the failing one.
 struct Stages<'a> {
@@ -196,7 +193,7 @@ fn plan_json(mode: &str, plan: &Plan, code: u8, errors: &[serde_json::Value]) ->
         "files": files,
         "rules": plan.stats.files_per_rule,
         "graph": { "sha256": plan.stats.graph_digest, "quads": plan.stats.quads },
-        "receipt": { "path": RECEIPT_PATH, "sha256": sha256_hex(&plan.receipt), "action": receipt_action },
+        "receipt": { "path": ggen_dir::RECEIPT, "sha256": sha256_hex(&plan.receipt), "action": receipt_action },
         "timings_ms": timings_ms(&plan.stats),
         "errors": errors,
     })
@@ -332,8 +329,8 @@ fn append_audit(manifest: &Manifest, plan: &Plan) -> Result<()> {
         "graph_sha256": plan.stats.graph_digest,
         "receipt_sha256": sha256_hex(&plan.receipt),
     });
-    let path = manifest.resolve(AUDIT_PATH);
-    let dir = manifest.resolve(crate::canonical::GGEN_DIR);
+    let path = manifest.resolve(ggen_dir::AUDIT);
+    let dir = manifest.resolve(ggen_dir::DIR);
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(ErrorKind::Write, &dir, "create the folder", &e))?;
     let mut file = std::fs::OpenOptions::new()
@@ -354,7 +351,7 @@ pub fn verify(args: &VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
     let receipt = args
         .receipt
         .clone()
-        .unwrap_or_else(|| root.join(RECEIPT_PATH));
+        .unwrap_or_else(|| root.join(ggen_dir::RECEIPT));
     match check::verify(&root, &receipt) {
         Ok(v) => {
             let code = u8::from(!v.mismatches.is_empty());

@@ -176,9 +176,7 @@ pub fn manifest_text(name: &str, targets: &[Target<'_>]) -> String {
 }
 
 fn gitignore(targets: &[Target<'_>]) -> String {
-    let mut text = String::from(
-        "# ggen's local trail and lock; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/lock\n",
-    );
+    let mut text = String::from(crate::ggen_dir::GITIGNORE);
     for target in targets {
         let prefix = if target.dir.is_empty() {
             "/".to_string()

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod extract;
+pub mod ggen_dir;
 pub mod init;
 pub mod inputs;
 pub mod manifest;

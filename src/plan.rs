@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use crate::canonical::{self, Output};
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract;
+use crate::ggen_dir;
 use crate::inputs::{Inputs, sha256_hex};
 use crate::manifest::Manifest;
 use crate::normalize;
-use crate::receipt::{RECEIPT_PATH, Statement};
+use crate::receipt::Statement;
 use crate::render::Templates;
 use crate::sparql::Engine;
 
@@ -288,8 +289,8 @@ fn compare(
     stats: Stats,
     options: &Options,
 ) -> Result<Plan> {
-    let receipt_path = manifest.resolve(RECEIPT_PATH);
-    let old_receipt = read_if_exists(manifest, RECEIPT_PATH)?;
+    let receipt_path = manifest.resolve(ggen_dir::RECEIPT);
+    let old_receipt = read_if_exists(manifest, ggen_dir::RECEIPT)?;
     // Without a readable previous receipt ggen cannot tell its own files
     // from hand edits: only --force may go on (treating every file as unowned).
     let previous = match old_receipt.as_deref().map(Statement::parse) {

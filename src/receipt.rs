@@ -7,9 +7,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where the receipt lives, relative to the manifest folder.
-pub const RECEIPT_PATH: &str = ".ggen/receipt.json";
-
 /// The versions recorded in `runDetails.builder.version`.
 pub const GGEN_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The oxigraph version ggen is built with (checked against Cargo.lock by a test).

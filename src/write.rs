@@ -7,15 +7,11 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::canonical::GGEN_DIR;
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result, display_path};
+use crate::ggen_dir;
 use crate::inputs::sha256_hex;
 use crate::manifest::Manifest;
 use crate::plan::{Action, Plan};
-use crate::receipt::RECEIPT_PATH;
-
-/// The lock file, relative to the manifest folder.
-pub const LOCK_PATH: &str = ".ggen/lock";
 
 /// Applies `plan`. With `force`, files edited by hand are overwritten.
 pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
@@ -44,7 +40,7 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     }
     if plan.receipt_changed() {
         staged.stage(
-            &root.join(RECEIPT_PATH),
+            &root.join(ggen_dir::RECEIPT),
             &plan.receipt,
             plan.old_receipt.is_some(),
         )?;
@@ -52,7 +48,7 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     staged.sync()?;
     // Everything is on disk beside its target; from here on only renames
     // and removals happen. The receipt comes last.
-    let receipt_target = root.join(RECEIPT_PATH);
+    let receipt_target = root.join(ggen_dir::RECEIPT);
     staged.created_dirs.clear();
     let (files, receipt): (Vec<_>, Vec<_>) = std::mem::take(&mut staged.files)
         .into_iter()
@@ -116,7 +112,7 @@ fn check_unchanged_since_plan(manifest: &Manifest, plan: &Plan) -> Result<()> {
         .filter(|f| f.action != Action::Unchanged && f.action != Action::Kept)
         .map(|f| (f.path.as_str(), f.disk.as_deref()))
         .collect::<Vec<_>>();
-    seen.push((RECEIPT_PATH, plan.old_receipt.as_deref()));
+    seen.push((ggen_dir::RECEIPT, plan.old_receipt.as_deref()));
     for (rel, expected) in seen {
         let path = manifest.resolve(rel);
         let now = match fs::read(&path) {
@@ -160,7 +156,7 @@ impl Staging {
             None
         };
         let mut builder = tempfile::Builder::new();
-        builder.prefix(".ggen-tmp-");
+        builder.prefix(ggen_dir::TEMP_PREFIX);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -283,10 +279,10 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock of the project at `root`.
     pub fn acquire(root: &Path) -> Result<Lock> {
-        let dir = root.join(GGEN_DIR);
+        let dir = root.join(ggen_dir::DIR);
         fs::create_dir_all(&dir)
             .map_err(|e| Error::io(ErrorKind::Write, &dir, "create the folder", &e))?;
-        let path = root.join(LOCK_PATH);
+        let path = root.join(ggen_dir::LOCK);
         for _ in 0..2 {
             match fs::OpenOptions::new()
                 .write(true)

@@ -1,0 +1,23 @@
+//! ggen's own folder in a project, `.ggen/`, and every file it keeps there:
+//! the receipt (committed), the audit trail and the lock (both ignored by
+//! git), and the prefix of the temporary files a sync writes beside their
+//! targets.
+
+/// The folder, relative to the manifest's.
+pub const DIR: &str = ".ggen";
+
+/// The receipt: an in-toto Statement, committed with the outputs.
+pub const RECEIPT: &str = ".ggen/receipt.json";
+
+/// The audit trail: one JSON line per audited sync.
+pub const AUDIT: &str = ".ggen/audit.jsonl";
+
+/// The lock that keeps two syncs of one project from interleaving.
+pub const LOCK: &str = ".ggen/lock";
+
+/// The file-name prefix of the temporary files a sync writes before
+/// renaming them into place.
+pub const TEMP_PREFIX: &str = ".ggen-tmp-";
+
+/// The `.gitignore` lines for the files that stay local.
+pub const GITIGNORE: &str = "# ggen's local trail and lock; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/lock\n";
