@@ -1,8 +1,10 @@
-//! The command line, as clap derive types. Doc comments are the help text.
+//! The command line, as clap derive types (doc comments are the help
+//! text), and how each command's arguments become the library's options.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ggen::commands::{self, InitOptions, Mode, SyncOptions, Verbosity, VerifyOptions};
 
 /// Generate working Erlang/OTP and Rust job-worker systems from an RDF
 /// ontology, with a receipt that proves the code matches its specification.
@@ -133,4 +135,70 @@ pub struct InitArgs {
     /// Where to create the project (created if missing).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+}
+
+impl From<Format> for commands::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => commands::Format::Text,
+            Format::Json => commands::Format::Json,
+        }
+    }
+}
+
+impl SyncArgs {
+    /// The library's options for this sync.
+    pub fn options(&self) -> SyncOptions {
+        let mode = if self.validate_only {
+            Mode::ValidateOnly
+        } else if self.check {
+            Mode::Check
+        } else if self.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Write
+        };
+        let verbosity = if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        SyncOptions {
+            manifest: self.manifest.clone(),
+            mode,
+            audit: self.audit.unwrap_or(false),
+            force: self.force,
+            rules: self.rules.clone(),
+            format: self.format.into(),
+            verbosity,
+        }
+    }
+}
+
+impl VerifyArgs {
+    /// The library's options for this verify.
+    pub fn options(&self) -> VerifyOptions {
+        VerifyOptions {
+            manifest: self.manifest.clone(),
+            receipt: self.receipt.clone(),
+            format: self.format.into(),
+        }
+    }
+}
+
+impl InitArgs {
+    /// The library's options for this init.
+    pub fn options(&self) -> InitOptions {
+        InitOptions {
+            dir: self.dir.clone(),
+            lang: match self.lang {
+                Lang::Erlang => ggen::init::Lang::Erlang,
+                Lang::Rust => ggen::init::Lang::Rust,
+                Lang::Both => ggen::init::Lang::Both,
+            },
+            name: self.name.clone(),
+        }
+    }
 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::cli::Lang;
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result, display_path};
 use crate::manifest::{check_identifier, suggest_identifier};
 
@@ -18,6 +17,17 @@ pub fn builtin(path: &str) -> Option<&'static str> {
         .iter()
         .find(|(p, _)| *p == path)
         .map(|(_, text)| *text)
+}
+
+/// The target language(s) of a new project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// An Erlang/OTP application.
+    Erlang,
+    /// A Rust crate.
+    Rust,
+    /// Both, in `erlang/` and `rust/`.
+    Both,
 }
 
 /// A target language and the folder its outputs go to.

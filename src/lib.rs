@@ -9,7 +9,6 @@
 
 pub mod canonical;
 pub mod check;
-pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod extract;

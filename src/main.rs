@@ -4,8 +4,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use ggen::cli::{Cli, Command};
+use cli::{Cli, Command};
 use ggen::commands;
+
+mod cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,10 +15,12 @@ fn main() -> ExitCode {
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
     let code = match &cli.command {
-        Command::Sync(args) if args.watch => ggen::watch::watch(args, &mut out, &mut err),
-        Command::Sync(args) => commands::sync(args, &mut out, &mut err),
-        Command::Verify(args) => commands::verify(args, &mut out, &mut err),
-        Command::Init(args) => commands::init(args, &mut out, &mut err),
+        Command::Sync(args) if args.watch => {
+            ggen::watch::watch(&args.options(), &mut out, &mut err)
+        }
+        Command::Sync(args) => commands::sync(&args.options(), &mut out, &mut err),
+        Command::Verify(args) => commands::verify(&args.options(), &mut out, &mut err),
+        Command::Init(args) => commands::init(&args.options(), &mut out, &mut err),
         Command::Completions(args) => {
             use clap::CommandFactory as _;
             clap_complete::generate(args.shell, &mut Cli::command(), "ggen", &mut out);

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 
-use crate::cli::SyncArgs;
-use crate::commands;
+use crate::commands::{self, SyncOptions};
 use crate::manifest::{self, Manifest, Source};
 
 /// How long to wait for more changes after one, before syncing.
@@ -23,7 +22,7 @@ enum Signal {
 }
 
 /// Runs the watch loop; returns the exit code (0 after Ctrl-C).
-pub fn watch(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+pub fn watch(args: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let (tx, rx) = mpsc::channel();
     let stop = tx.clone();
     if let Err(e) = ctrlc::set_handler(move || {

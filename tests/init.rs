@@ -1,6 +1,6 @@
 //! `ggen init`: a project that syncs with no other step.
 
-use ggen::cli::Lang;
+use ggen::init::Lang;
 
 use crate::util::{Project, run_in};
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ggen::cli::Lang;
+use ggen::init::Lang;
 
 use crate::tools::{have, run};
 use crate::util::Project;

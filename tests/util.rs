@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use ggen::cli::Lang;
+use ggen::init::Lang;
 
 /// What a `ggen` run printed and returned.
 #[derive(Debug)]

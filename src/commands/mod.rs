@@ -1,0 +1,106 @@
+//! The commands, a few lines each on top of the plan, the writer and the
+//! checks. They take the library's own option types (the binary turns its
+//! command line into them), print through a [`report::Report`] and return
+//! the exit code.
+
+mod init;
+mod report;
+mod sync;
+mod verify;
+
+use std::path::PathBuf;
+
+pub use init::init;
+pub use sync::sync;
+pub use verify::verify;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Stage lines, lists and errors for people.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// How much text a sync prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Only errors.
+    Quiet,
+    /// Stage lines and the summary.
+    Normal,
+    /// Also stage timings, counts and unchanged files.
+    Verbose,
+}
+
+/// What a sync does with its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the outputs and the receipt.
+    Write,
+    /// List what would change; write nothing.
+    DryRun,
+    /// Like a dry run, and exit 1 with a diff if anything would change.
+    Check,
+    /// μ₁, μ₂ and template parsing only.
+    ValidateOnly,
+}
+
+impl Mode {
+    /// The mode's name in JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Write => "write",
+            Mode::DryRun => "dry-run",
+            Mode::Check => "check",
+            Mode::ValidateOnly => "validate-only",
+        }
+    }
+
+    /// Whether the mode writes to the disk.
+    pub fn writes(self) -> bool {
+        self == Mode::Write
+    }
+}
+
+/// `ggen sync`.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// What to do with the plan.
+    pub mode: Mode,
+    /// Append a line to the audit trail after writing.
+    pub audit: bool,
+    /// Overwrite and remove files edited by hand.
+    pub force: bool,
+    /// Only these generation rules (all when empty).
+    pub rules: Vec<String>,
+    /// Text or JSON.
+    pub format: Format,
+    /// How much text.
+    pub verbosity: Verbosity,
+}
+
+/// `ggen verify`.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The manifest (its folder is the project's).
+    pub manifest: PathBuf,
+    /// The receipt, when not the project's own.
+    pub receipt: Option<PathBuf>,
+    /// Text or JSON.
+    pub format: Format,
+}
+
+/// `ggen init`.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Where the project goes.
+    pub dir: PathBuf,
+    /// Which targets.
+    pub lang: crate::init::Lang,
+    /// The project name, else the folder's.
+    pub name: Option<String>,
+}

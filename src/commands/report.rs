@@ -1,0 +1,282 @@
+//! What a command prints: stage lines as stages finish, then the plan (or
+//! the error) as text for people or as one JSON document.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{Format, Mode, Verbosity};
+use crate::check;
+use crate::error::Error;
+use crate::ggen_dir;
+use crate::inputs::sha256_hex;
+use crate::plan::{Action, Plan, Stage, Stats};
+
+/// Where and how a command reports.
+pub struct Report<'a> {
+    /// Text or JSON.
+    pub format: Format,
+    /// How much text.
+    pub verbosity: Verbosity,
+    /// Stage lines, summaries and JSON.
+    pub out: &'a mut dyn Write,
+    /// Errors, in text format.
+    pub err: &'a mut dyn Write,
+    done: Vec<Stage>,
+}
+
+impl<'a> Report<'a> {
+    /// A report to `out` and `err`.
+    pub fn new(
+        format: Format,
+        verbosity: Verbosity,
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+    ) -> Self {
+        Report {
+            format,
+            verbosity,
+            out,
+            err,
+            done: Vec::new(),
+        }
+    }
+
+    fn text(&self) -> bool {
+        self.format == Format::Text && self.verbosity != Verbosity::Quiet
+    }
+
+    /// A stage has finished: its line, with a check mark.
+    pub fn stage_done(&mut self, stage: Stage) {
+        self.done.push(stage);
+        if self.text() {
+            let _ = writeln!(self.out, "{} ✓", stage.label());
+            let _ = self.out.flush();
+        }
+    }
+
+    /// The stage after the last finished one failed: its line, with a cross.
+    pub fn stage_failed(&mut self) {
+        let next = Stage::ALL.iter().find(|s| !self.done.contains(s));
+        if let (true, Some(stage)) = (self.text(), next) {
+            let _ = writeln!(self.out, "{} ✗", stage.label());
+        }
+    }
+
+    /// A failed sync: the error, and the exit code.
+    pub fn sync_failed(&mut self, mode: Mode, e: &Error, plan: Option<&Plan>) -> u8 {
+        let code = e.exit_code();
+        match self.format {
+            Format::Text => {
+                let _ = self.out.flush();
+                let _ = write!(self.err, "{}", e.render_text());
+            }
+            Format::Json => {
+                let doc = match plan {
+                    Some(plan) if !plan.receipt.is_empty() => {
+                        plan_json(mode, plan, code, &e.to_json())
+                    }
+                    _ => json!({
+                        "command": "sync", "mode": mode.name(), "status": "error", "exit_code": code,
+                        "files": [], "errors": e.to_json(),
+                    }),
+                };
+                self.json(&doc);
+            }
+        }
+        code
+    }
+
+    /// `--validate-only` succeeded.
+    pub fn validated(&mut self, stats: &Stats) {
+        match self.format {
+            Format::Text if self.verbosity != Verbosity::Quiet => {
+                let _ = writeln!(
+                    self.out,
+                    "\nValid: {} quads, {} rows, every template parses.",
+                    stats.quads, stats.rows
+                );
+            }
+            Format::Text => {}
+            Format::Json => {
+                let doc = json!({
+                    "command": "sync", "mode": Mode::ValidateOnly.name(), "status": "ok", "exit_code": 0,
+                    "graph": { "sha256": stats.graph_digest, "quads": stats.quads },
+                    "rows": stats.rows, "files": [], "errors": [],
+                });
+                self.json(&doc);
+            }
+        }
+    }
+
+    /// A sync's plan, applied or not, with its exit code.
+    pub fn plan(&mut self, mode: Mode, plan: &Plan, code: u8) {
+        match self.format {
+            Format::Json => {
+                let doc = plan_json(mode, plan, code, &[]);
+                self.json(&doc);
+            }
+            Format::Text if self.verbosity == Verbosity::Quiet => {}
+            Format::Text => print_plan(self.out, mode, plan, self.verbosity == Verbosity::Verbose),
+        }
+    }
+
+    /// A command's error in text or JSON; returns its exit code.
+    pub fn failed(&mut self, command: &str, e: &Error) -> u8 {
+        let code = e.exit_code();
+        match self.format {
+            Format::Text => {
+                let _ = write!(self.err, "{}", e.render_text());
+            }
+            Format::Json => self.json(&json!({
+                "command": command, "status": "error", "exit_code": code, "errors": e.to_json(),
+            })),
+        }
+        code
+    }
+
+    /// One JSON document on stdout.
+    pub fn json(&mut self, doc: &serde_json::Value) {
+        let _ = writeln!(
+            self.out,
+            "{}",
+            serde_json::to_string_pretty(doc).unwrap_or_default()
+        );
+    }
+}
+
+fn plan_json(mode: Mode, plan: &Plan, code: u8, errors: &[serde_json::Value]) -> serde_json::Value {
+    let status = match (code, mode) {
+        (0, _) => "ok",
+        (1, Mode::Check) => "drift",
+        _ => "error",
+    };
+    let files: Vec<_> = plan
+        .files
+        .iter()
+        .map(|f| json!({ "path": f.path, "action": f.action, "rule": f.rule }))
+        .collect();
+    let receipt_action = match (&plan.old_receipt, plan.receipt_changed()) {
+        (None, _) => "created",
+        (Some(_), true) => "updated",
+        (Some(_), false) => "unchanged",
+    };
+    json!({
+        "command": "sync",
+        "mode": mode.name(),
+        "status": status,
+        "exit_code": code,
+        "files": files,
+        "rules": plan.stats.files_per_rule,
+        "graph": { "sha256": plan.stats.graph_digest, "quads": plan.stats.quads },
+        "receipt": { "path": ggen_dir::RECEIPT, "sha256": sha256_hex(&plan.receipt), "action": receipt_action },
+        "timings_ms": timings_ms(&plan.stats),
+        "errors": errors,
+    })
+}
+
+pub(super) fn timings_ms(stats: &Stats) -> serde_json::Map<String, serde_json::Value> {
+    stats
+        .timings
+        .iter()
+        .map(|(s, d)| {
+            (
+                s.key().to_string(),
+                json!((d.as_secs_f64() * 1e6).round() / 1e3),
+            )
+        })
+        .collect()
+}
+
+fn print_plan(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
+    let count = |a: Action| plan.with_action(a).count();
+    let would = !mode.writes();
+    let groups = [
+        (
+            Action::Created,
+            if would { "Would create" } else { "Generated" },
+            if would { "" } else { " new" },
+        ),
+        (
+            Action::Updated,
+            if would { "Would update" } else { "Updated" },
+            "",
+        ),
+        (
+            Action::Removed,
+            if would { "Would remove" } else { "Removed" },
+            "",
+        ),
+    ];
+    if verbose {
+        let _ = writeln!(
+            out,
+            "\n{} quads (graph sha256 {}), {} rows",
+            plan.stats.quads, plan.stats.graph_digest, plan.stats.rows
+        );
+        for (stage, d) in &plan.stats.timings {
+            let _ = writeln!(
+                out,
+                "  {:<13} {:>9.3} ms",
+                stage.key(),
+                d.as_secs_f64() * 1e3
+            );
+        }
+    }
+    if mode == Mode::Check {
+        let report = check::drift_report(plan);
+        if !report.is_empty() {
+            let _ = write!(out, "\n{report}");
+        }
+    }
+    for (action, verb, new) in groups {
+        let n = count(action);
+        if n == 0 {
+            continue;
+        }
+        let _ = writeln!(out, "\n{verb} {n}{new} {}:", plural(n));
+        for f in plan.with_action(action) {
+            let note = match (f.hand_edited && action == Action::Updated, would) {
+                (false, _) => "",
+                (true, false) => "  (edited by hand; overwritten because of --force)",
+                (true, true) => "  (edited by hand: sync refuses without --force)",
+            };
+            let _ = writeln!(out, "  {}{note}", f.path);
+        }
+    }
+    let kept = count(Action::Kept);
+    if kept > 0 {
+        let _ = writeln!(
+            out,
+            "\nKept {kept} {} edited by hand and no longer generated (--force removes {}):",
+            plural(kept),
+            if kept == 1 { "it" } else { "them" }
+        );
+        for f in plan.with_action(Action::Kept) {
+            let _ = writeln!(out, "  {}", f.path);
+        }
+    }
+    let unchanged = count(Action::Unchanged);
+    if verbose && unchanged > 0 {
+        let _ = writeln!(out, "\nUnchanged:");
+        for f in plan.with_action(Action::Unchanged) {
+            let _ = writeln!(out, "  {}", f.path);
+        }
+    }
+    if unchanged > 0 {
+        let _ = writeln!(out, "\n{unchanged} unchanged");
+    } else if plan.files.is_empty() {
+        let _ = writeln!(out, "\nNo generation rule produced a file.");
+    }
+    if mode == Mode::Check {
+        if plan.changes_anything() {
+            let _ = writeln!(out, "Out of date: run `ggen sync` and commit the result.");
+        } else {
+            let _ = writeln!(out, "Up to date.");
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "file" } else { "files" }
+}

@@ -1,0 +1,111 @@
+//! `ggen sync`: plan, then write, check or list, and report.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::report::{Report, timings_ms};
+use super::{Mode, SyncOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ggen_dir;
+use crate::inputs::sha256_hex;
+use crate::manifest::{self, Manifest};
+use crate::plan::{self, Action, Options, Plan, Stage};
+use crate::write;
+
+/// Runs a sync; returns its exit code.
+pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut report = Report::new(options.format, options.verbosity, out, err);
+    let mode = options.mode;
+    let manifest = match manifest::load(&options.manifest) {
+        Ok(m) => m,
+        Err(e) => return report.sync_failed(mode, &e, None),
+    };
+    let plan_options = Options {
+        rules: options.rules.clone(),
+        force: options.force,
+    };
+
+    if mode == Mode::ValidateOnly {
+        let result = plan::validate(&manifest, &plan_options, &mut |s| report.stage_done(s));
+        return match result {
+            Ok(stats) => {
+                report.validated(&stats);
+                0
+            }
+            Err(e) => {
+                if e.kind != ErrorKind::Usage {
+                    report.stage_failed();
+                }
+                report.sync_failed(mode, &e, None)
+            }
+        };
+    }
+
+    let planned = plan::plan(&manifest, &plan_options, &mut |s| report.stage_done(s));
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(e) => {
+            if e.kind != ErrorKind::Usage {
+                report.stage_failed();
+            }
+            return report.sync_failed(mode, &e, None);
+        }
+    };
+    if mode.writes()
+        && let Err(e) = write::apply(&manifest, &plan, options.force)
+    {
+        report.stage_failed();
+        return report.sync_failed(mode, &e, Some(&plan));
+    }
+    report.stage_done(Stage::Receipt);
+
+    let drift = mode == Mode::Check && plan.changes_anything();
+    if mode.writes()
+        && options.audit
+        && let Err(e) = append_audit(&manifest, &plan)
+    {
+        return report.sync_failed(mode, &e, Some(&plan));
+    }
+    let code = u8::from(drift);
+    report.plan(mode, &plan, code);
+    code
+}
+
+/// Appends one line to `.ggen/audit.jsonl`.
+fn append_audit(manifest: &Manifest, plan: &Plan) -> Result<()> {
+    let count = |a: Action| plan.with_action(a).count();
+    let unix_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let line = json!({
+        "unix_time": unix_time,
+        "ggen": crate::receipt::GGEN_VERSION,
+        "manifest": manifest.file_name(),
+        "timings_ms": timings_ms(&plan.stats),
+        "counts": {
+            "quads": plan.stats.quads,
+            "rows": plan.stats.rows,
+            "created": count(Action::Created),
+            "updated": count(Action::Updated),
+            "unchanged": count(Action::Unchanged),
+            "removed": count(Action::Removed),
+            "kept": count(Action::Kept),
+        },
+        "graph_sha256": plan.stats.graph_digest,
+        "receipt_sha256": sha256_hex(&plan.receipt),
+    });
+    let path = manifest.resolve(ggen_dir::AUDIT);
+    let dir = manifest.resolve(ggen_dir::DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(ErrorKind::Write, &dir, "create the folder", &e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(ErrorKind::Write, &path, "open the audit log", &e))?;
+    file.write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| Error::io(ErrorKind::Write, &path, "append to the audit log", &e))
+}
