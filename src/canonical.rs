@@ -89,7 +89,7 @@ pub fn canonicalize(
                 ));
             }
         };
-        let path = paths::join(&manifest.generation.output_dir, &relative);
+        let path = paths::join(&rule.output_dir, &relative);
         if path == ggen_dir::DIR || path.starts_with(&format!("{}/", ggen_dir::DIR)) {
             return Err(Error::at(
                 ErrorKind::Write,

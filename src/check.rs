@@ -131,7 +131,16 @@ pub fn verify(root: &Path, receipt: &Path) -> Result<Verification> {
     let mut mismatches = Vec::new();
     let dependencies = &statement.predicate.build_definition.resolved_dependencies;
     for dep in dependencies {
-        if hash_of(&dep.name)?.as_deref() != Some(dep.digest.sha256.as_str()) {
+        // A file of a built-in target is checked against this ggen's copy.
+        let current = match &dep.annotations {
+            Some(a) => dep
+                .name
+                .strip_prefix(&format!("ggen:{}/", a.target))
+                .and_then(|rel| crate::targets::builtin_text(&a.target, rel))
+                .map(|text| sha256_hex(text.as_bytes())),
+            None => hash_of(&dep.name)?,
+        };
+        if current.as_deref() != Some(dep.digest.sha256.as_str()) {
             mismatches.push(Mismatch {
                 kind: MismatchKind::InputChanged,
                 path: dep.name.clone(),

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ggen::commands::{self, InitOptions, Mode, SyncOptions, Verbosity, VerifyOptions};
+use ggen::commands::{
+    self, EjectOptions, InitOptions, Mode, SyncOptions, Verbosity, VerifyOptions,
+};
 
 /// Generate working Erlang/OTP and Rust job-worker systems from an RDF
 /// ontology, with a receipt that proves the code matches its specification.
@@ -25,6 +27,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Create a ready-to-sync project.
     Init(InitArgs),
+    /// Copy a built-in target into the project, to own and edit every file of it.
+    Eject(EjectArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -108,6 +112,27 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `ggen eject`.
+#[derive(Debug, Args)]
+pub struct EjectArgs {
+    /// The target (its `name` under [[targets]] in the manifest).
+    pub target: String,
+
+    /// The manifest; the copy goes to targets/<target>/ beside it.
+    #[arg(long, value_name = "PATH", default_value = "ggen.toml")]
+    pub manifest: PathBuf,
+}
+
+impl EjectArgs {
+    /// The library's options for this eject.
+    pub fn options(&self) -> EjectOptions {
+        EjectOptions {
+            manifest: self.manifest.clone(),
+            target: self.target.clone(),
+        }
+    }
 }
 
 /// Target language(s) of a new project.

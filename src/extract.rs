@@ -48,11 +48,10 @@ pub fn extract(
     let mut out = Vec::with_capacity(selected.len());
     for &i in selected {
         let rule = &manifest.generation.rules[i];
-        let rows = run(
-            &rule.query,
-            format!("the query of rule `{}`", rule.name),
-            inputs,
-        )?;
+        let rows = match &rule.query {
+            Some(query) => run(query, format!("the query of rule `{}`", rule.name), inputs)?,
+            None => Arc::new(Vec::new()),
+        };
         let mut named = BTreeMap::new();
         for (name, source) in &rule.queries {
             let role = format!("query `{name}` of rule `{}`", rule.name);

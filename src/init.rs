@@ -1,23 +1,11 @@
-//! `ggen init`: a ready-to-sync project from the files embedded in the
-//! binary: the manifest, the example specification, the vocabulary with its
-//! rules and checks, and editable copies of the chosen targets' templates.
+//! `ggen init`: a ready-to-sync project: a manifest naming the chosen
+//! built-in targets, the example specification and a `.gitignore`. Nothing
+//! else: the targets' templates, queries and vocabulary stay in ggen.
 
 use std::path::Path;
 
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result, display_path};
 use crate::manifest::{check_identifier, suggest_identifier};
-
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
-
-/// The built-in file at `path` (as in this repository), if any.
-pub fn builtin(path: &str) -> Option<&'static str> {
-    embedded::FILES
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, text)| *text)
-}
 
 /// The target language(s) of a new project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +18,10 @@ pub enum Lang {
     Both,
 }
 
-/// A target language and the folder its outputs go to.
+/// A target and the folder its outputs go to.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    /// `erlang` or `rust`: the templates folder under `templates/`.
+    /// The built-in target's name.
     pub name: &'static str,
     /// Output folder relative to the project (`""` for the project itself).
     pub dir: &'a str,
@@ -63,123 +51,32 @@ pub fn targets(lang: Lang) -> Vec<Target<'static>> {
     }
 }
 
-const HEADER: &str = "\
-# A ggen project: `ggen sync` regenerates every output below from the
-# specification and the vocabulary. Paths are relative to this file.
-";
-
-const ONTOLOGY: &str = r#"
-[ontology]
-source = ".specify/specs/001-job-queue/feature.ttl"
-imports = ["ontology/jobs.ttl"]
-
-# μ₁: instances get the vocabulary's jobs:defaultValue for what they leave
-# out; these rules add what a literal default cannot say.
-[[inference.rules]]
-name = "default_pool"
-construct = { file = "ontology/rules/default_pool.rq" }
-
-[[inference.rules]]
-name = "default_worker"
-construct = { file = "ontology/rules/default_worker.rq" }
-
-[[inference.rules]]
-name = "default_supervisor"
-construct = { file = "ontology/rules/default_supervisor.rq" }
-
-[[inference.rules]]
-name = "default_queue"
-construct = { file = "ontology/rules/default_queue.rq" }
-
-[[inference.rules]]
-name = "lane_pool"
-construct = { file = "ontology/rules/lane_pool.rq" }
-
-# μ₁: every row these queries return is a violation; the sync stops (exit 4).
-[[validation.rules]]
-name = "unknown_property"
-query = { file = "ontology/checks/unknown_property.rq" }
-message = "{{ subject }}: {{ property_local_name }} is not a property of the jobs vocabulary (see ontology/jobs.ttl)"
-
-[[validation.rules]]
-name = "datatype"
-query = { file = "ontology/checks/datatype.rq" }
-message = "{{ subject }}: {{ property_local_name }} must be of type xsd:{{ expected_local_name }}, but it is \"{{ value }}\"{% if datatype_local_name is defined %} (xsd:{{ datatype_local_name }}){% endif %}"
-
-[[validation.rules]]
-name = "minimum"
-query = { file = "ontology/checks/minimum.rq" }
-message = "{{ subject }}: {{ property_local_name }} must be at least {{ minimum }}, but it is {{ value }}"
-
-[[validation.rules]]
-name = "allowed_value"
-query = { file = "ontology/checks/allowed_value.rq" }
-message = "{{ subject }}: {{ property_local_name }} must be one of {{ allowed_values }}, but it is \"{{ value }}\""
-
-[[validation.rules]]
-name = "pattern"
-query = { file = "ontology/checks/pattern.rq" }
-message = "{{ subject }}: {{ property_local_name }} must match {{ pattern }}, but it is \"{{ value }}\""
-
-[[validation.rules]]
-name = "class_range"
-query = { file = "ontology/checks/class_range.rq" }
-message = "{{ subject }}: {{ property_local_name }} must name a {{ expected_local_name }}, but {{ value }} is not one"
-
-[[validation.rules]]
-name = "single_value"
-query = { file = "ontology/checks/single_value.rq" }
-message = "{{ subject }}: {{ property_local_name }} has several values ({{ values }}); give it one"
-
-[[validation.rules]]
-name = "unique_pool_name"
-query = { file = "ontology/checks/unique_pool_name.rq" }
-message = "pools {{ pools }} would all be named {{ name }}; rename one"
-
-[[validation.rules]]
-name = "reserved_pool_name"
-query = { file = "ontology/checks/reserved_pool_name.rq" }
-message = "{{ pool }}: a pool named {{ name }} would clash with a process the Erlang application already registers; rename the pool"
-
-[[validation.rules]]
-name = "unique_lane"
-query = { file = "ontology/checks/unique_lane.rq" }
-message = "lane ({{ priority }}, {{ domain }}) is declared by several workers: {{ workers }}"
-
-[[validation.rules]]
-name = "single_supervisor"
-query = { file = "ontology/checks/single_supervisor.rq" }
-message = "there are several jobs:Supervisor instances ({{ supervisors }}); declare one"
-
-[[validation.rules]]
-name = "single_queue"
-query = { file = "ontology/checks/single_queue.rq" }
-message = "there are several jobs:JobQueue instances ({{ queues }}); declare one"
-
-[generation]
-output_dir = "."
-templates_dir = "templates"
-"#;
+/// Where the example specification goes, and where it is in this repository.
+pub const SPECIFICATION: &str = ".specify/specs/001-job-queue/feature.ttl";
 
 /// The `ggen.toml` of a project named `name` generating `targets`.
 pub fn manifest_text(name: &str, targets: &[Target<'_>]) -> String {
-    let mut text = String::from(HEADER);
-    text.push_str(&format!(
-        "\n[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n"
-    ));
-    text.push_str(ONTOLOGY);
-    for target in targets {
-        let rules_file = format!("templates/{}/rules.toml", target.name);
-        let rules = builtin(&rules_file).unwrap_or_default();
-        text.push('\n');
-        for line in rules.lines() {
-            match line.strip_prefix("output_file = \"") {
-                Some(rest) if !target.dir.is_empty() => {
-                    text.push_str(&format!("output_file = \"{}/{rest}", target.dir));
-                }
-                _ => text.push_str(line),
-            }
+    let mut text = format!(
+        "# A ggen project: `ggen sync` generates each target below from the\n\
+         # specification. Paths are relative to this file.\n\
+         \n\
+         [project]\n\
+         name = \"{name}\"\n\
+         version = \"0.1.0\"\n\
+         \n\
+         [ontology]\n\
+         source = \"{SPECIFICATION}\"\n"
+    );
+    if !targets.is_empty() {
+        text.push_str("\n# Built-in targets (`ggen eject <name>` copies one into the project).\n");
+    }
+    for (i, target) in targets.iter().enumerate() {
+        if i > 0 {
             text.push('\n');
+        }
+        text.push_str(&format!("[[targets]]\nname = \"{}\"\n", target.name));
+        if !target.dir.is_empty() {
+            text.push_str(&format!("output_dir = \"{}\"\n", target.dir));
         }
     }
     text
@@ -245,17 +142,8 @@ pub fn init(dir: &Path, lang: Lang, name: Option<&str>) -> Result<Created> {
         ),
         (".gitignore".into(), gitignore(&targets).into_bytes()),
     ];
-    let wanted = |path: &str| {
-        path.starts_with("ontology/")
-            || path.starts_with(".specify/")
-            || targets.iter().any(|t| {
-                path.starts_with(&format!("templates/{}/", t.name))
-                    && !path.ends_with("/rules.toml")
-            })
-    };
-    for (path, text) in embedded::FILES.iter().filter(|(p, _)| wanted(p)) {
-        files.push((path.to_string(), text.as_bytes().to_vec()));
-    }
+    let specification = crate::targets::embedded_file(SPECIFICATION).unwrap_or_default();
+    files.push((SPECIFICATION.to_string(), specification.as_bytes().to_vec()));
     let existing: Vec<Diagnostic> = files
         .iter()
         .filter(|(p, _)| dir.join(p).exists())

@@ -83,11 +83,20 @@ impl Text {
     }
 }
 
+/// An input's digest, and the built-in target it comes from, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputDigest {
+    /// Lowercase hex SHA-256 of its bytes.
+    pub sha256: String,
+    /// The built-in target that holds it (`None` for a project file).
+    pub target: Option<String>,
+}
+
 /// The inputs read so far, their digests, and their texts: a query file
 /// that thirty rules name is read and hashed once.
 #[derive(Debug, Default)]
 pub struct Inputs {
-    digests: BTreeMap<String, String>,
+    digests: BTreeMap<String, InputDigest>,
     texts: HashMap<String, Text>,
 }
 
@@ -95,7 +104,13 @@ impl Inputs {
     /// Starts with the manifest itself as the first input.
     pub fn new(manifest: &Manifest) -> Self {
         let mut digests = BTreeMap::new();
-        digests.insert(manifest.file_name(), sha256_hex(manifest.text.as_bytes()));
+        digests.insert(
+            manifest.file_name(),
+            InputDigest {
+                sha256: sha256_hex(manifest.text.as_bytes()),
+                target: None,
+            },
+        );
         Inputs {
             digests,
             texts: HashMap::new(),
@@ -123,7 +138,13 @@ impl Inputs {
                 Error::io(kind, &path, "read it", &e)
             }
         })?;
-        self.digests.insert(file.path.clone(), sha256_hex(&bytes));
+        self.digests.insert(
+            file.path.clone(),
+            InputDigest {
+                sha256: sha256_hex(&bytes),
+                target: None,
+            },
+        );
         let body = utf8(bytes, &shown, kind)?;
         let text = Text {
             shown,
@@ -148,11 +169,23 @@ impl Inputs {
                 body: text.clone(),
                 inline_at: Some(manifest.location(span)),
             }),
+            Source::Text { shown, text } => Ok(Text::new(shown.clone(), text.clone())),
+            Source::Builtin(builtin) => {
+                let name = builtin.name();
+                self.digests
+                    .entry(name.clone())
+                    .or_insert_with(|| InputDigest {
+                        sha256: sha256_hex(builtin.text.as_bytes()),
+                        target: Some(builtin.target.clone()),
+                    });
+                Ok(Text::new(name, builtin.text))
+            }
         }
     }
 
-    /// Every input read, path → SHA-256, sorted by path.
-    pub fn digests(&self) -> &BTreeMap<String, String> {
+    /// Every input read, name → digest, sorted by name: project files by
+    /// their path, built-in ones as `ggen:<target>/<path>`.
+    pub fn digests(&self) -> &BTreeMap<String, InputDigest> {
         &self.digests
     }
 }

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod receipt;
 pub mod render;
 pub mod sparql;
+pub mod targets;
 pub mod templating;
 pub mod watch;
 pub mod write;

@@ -206,6 +206,9 @@ fn normalize_and_extract(
 ) -> Result<Extracted> {
     let selected = select_rules(manifest, &options.rules)?;
     let mut inputs = Inputs::new(manifest);
+    for definition in &manifest.definitions {
+        inputs.source(manifest, definition, ErrorKind::Manifest)?;
+    }
     let engine = Engine::new(
         &manifest.ontology.prefixes,
         manifest.ontology.base_iri.as_deref(),

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inputs::InputDigest;
+
 /// The versions recorded in `runDetails.builder.version`.
 pub const GGEN_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The oxigraph version ggen is built with (checked against Cargo.lock by a test).
@@ -109,10 +111,23 @@ pub struct GraphDigest {
 /// An input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
-    /// Path relative to the manifest folder.
+    /// Path relative to the manifest folder; for a file of a built-in
+    /// target, `ggen:<target>/<path>`.
     pub name: String,
     /// Its digest.
     pub digest: Digest,
+    /// For a file of a built-in target: the target and its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<TargetAnnotations>,
+}
+
+/// Which built-in target a dependency belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetAnnotations {
+    /// The target's name.
+    pub target: String,
+    /// Its version: the version of the ggen that carries it.
+    pub version: String,
 }
 
 /// SLSA `runDetails`.
@@ -139,7 +154,7 @@ impl Statement {
         graph_digest: String,
         quads: usize,
         outputs: &BTreeMap<String, (String, String)>,
-        inputs: &BTreeMap<String, String>,
+        inputs: &BTreeMap<String, InputDigest>,
     ) -> Self {
         let subject = outputs
             .iter()
@@ -153,11 +168,15 @@ impl Statement {
             .collect();
         let resolved_dependencies = inputs
             .iter()
-            .map(|(name, sha256)| Dependency {
+            .map(|(name, input)| Dependency {
                 name: name.clone(),
                 digest: Digest {
-                    sha256: sha256.clone(),
+                    sha256: input.sha256.clone(),
                 },
+                annotations: input.target.as_ref().map(|target| TargetAnnotations {
+                    target: target.clone(),
+                    version: GGEN_VERSION.to_string(),
+                }),
             })
             .collect();
         let version = [
@@ -246,7 +265,13 @@ mod tests {
         outputs.insert("src/b.erl".to_string(), ("bb".to_string(), "r".to_string()));
         outputs.insert("src/a.erl".to_string(), ("aa".to_string(), "r".to_string()));
         let mut inputs = BTreeMap::new();
-        inputs.insert("ggen.toml".to_string(), "00".to_string());
+        inputs.insert(
+            "ggen.toml".to_string(),
+            InputDigest {
+                sha256: "00".to_string(),
+                target: None,
+            },
+        );
         let s = Statement::new(
             "ggen.toml".into(),
             vec!["r".into()],

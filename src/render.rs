@@ -58,13 +58,18 @@ impl Templates {
             let rule = &manifest.generation.rules[i];
             let name = match &rule.template {
                 Source::File(file) => file.path.clone(),
+                Source::Builtin(builtin) => builtin.name(),
+                Source::Text { shown, .. } => shown.clone(),
                 Source::Inline { .. } => {
                     format!("{} (rule `{}` template)", manifest.file_name(), rule.name)
                 }
             };
             if !texts.contains_key(&name) {
                 let text = inputs.source(manifest, &rule.template, ErrorKind::Template)?;
-                sources.push((name.clone(), text.body.clone()));
+                // A copied file is not a template: Tera never parses it.
+                if !rule.copy {
+                    sources.push((name.clone(), text.body.clone()));
+                }
                 texts.insert(name.clone(), text);
             }
             let path_name = format!(
@@ -118,7 +123,13 @@ impl Templates {
                     if rule.skip_empty && data.rows.is_empty() {
                         continue;
                     }
-                    out.push(self.render_one(i, template, path_template, &base, None)?);
+                    out.push(self.render_one(
+                        (i, rule.copy),
+                        template,
+                        path_template,
+                        &base,
+                        None,
+                    )?);
                 }
                 ForEach::Row => {
                     let row_values = value_of(&data.rows);
@@ -130,7 +141,13 @@ impl Templates {
                         }
                         context.extend(base.clone());
                         context.insert_value("row", value.clone());
-                        out.push(self.render_one(i, template, path_template, &context, Some(k))?);
+                        out.push(self.render_one(
+                            (i, rule.copy),
+                            template,
+                            path_template,
+                            &context,
+                            Some(k),
+                        )?);
                     }
                 }
             }
@@ -140,16 +157,19 @@ impl Templates {
 
     fn render_one(
         &self,
-        rule: usize,
+        (rule, copy): (usize, bool),
         template: &str,
         path_template: &str,
         context: &Context,
         row: Option<usize>,
     ) -> Result<Rendered> {
-        let text = self
-            .tera
-            .render(template, context)
-            .map_err(|e| tera_error(&self.texts, &e, row))?;
+        let text = match self.texts.get(template) {
+            Some(text) if copy => text.body.clone(),
+            _ => self
+                .tera
+                .render(template, context)
+                .map_err(|e| tera_error(&self.texts, &e, row))?,
+        };
         let path = self
             .tera
             .render(path_template, context)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 
 use crate::commands::{self, SyncOptions};
-use crate::manifest::{self, Manifest, Source};
+use crate::manifest::{Manifest, Source};
 
 /// How long to wait for more changes after one, before syncing.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -92,8 +92,8 @@ impl Inputs {
             trees: Vec::new(),
         };
         // A manifest that does not load is still watched, so fixing it syncs.
-        if let Ok(m) = manifest::load(manifest_path) {
-            inputs.add_manifest(&m);
+        if let Ok(project) = crate::targets::load(manifest_path) {
+            inputs.add_manifest(&project.manifest);
         }
         inputs
     }
@@ -103,23 +103,31 @@ impl Inputs {
             self.files.insert(absolute(&m.resolve(rel)));
         };
         let ontology = &m.ontology;
-        for file in ontology.sources.iter().chain(&ontology.imports) {
+        for file in &ontology.sources {
             add(&file.path);
         }
-        let sources = m
-            .inference
+        let sources = ontology
+            .imports
             .iter()
-            .map(|r| &r.construct)
+            .chain(m.inference.iter().map(|r| &r.construct))
             .chain(m.validation.iter().map(|r| &r.query))
             .chain(m.generation.rules.iter().flat_map(|r| {
-                std::iter::once(&r.query)
+                r.query
+                    .iter()
                     .chain(r.queries.values())
                     .chain(std::iter::once(&r.template))
             }));
-        for source in sources {
+        for source in sources.chain(&m.definitions) {
             if let Source::File(file) = source {
                 add(&file.path);
             }
+        }
+        // A file put in a built-in target's override folder replaces one of
+        // its templates: watch those folders too.
+        for target in m.targets.iter().filter(|t| t.path.is_none()) {
+            self.trees.push(absolute(
+                &m.resolve(&crate::targets::override_dir(&target.name)),
+            ));
         }
         if let Some(dir) = &m.generation.templates_dir {
             self.trees.push(absolute(&m.resolve(&dir.path)));

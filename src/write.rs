@@ -343,8 +343,20 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// Writes new files under `root` (used by `ggen init`): all are staged
-/// first, so a failure leaves nothing behind.
+/// Replaces the existing file `path` with `content`, atomically (temporary
+/// file, flushed, renamed over it), keeping its permissions.
+pub fn replace_file(path: &Path, content: &[u8]) -> Result<()> {
+    let mut staged = Staging::default();
+    staged.stage(path, content, true)?;
+    staged.sync()?;
+    for (temp, target) in std::mem::take(&mut staged.files) {
+        persist(temp, &target)?;
+    }
+    Ok(())
+}
+
+/// Writes new files under `root` (`ggen init`, `ggen eject`): all are
+/// staged first, so a failure leaves nothing behind.
 pub fn create_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let mut staged = Staging::default();
     for (rel, bytes) in files {

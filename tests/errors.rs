@@ -109,8 +109,8 @@ fn missing_ontology_file() {
     fails("missing_ontology_file", 3, |p| {
         p.replace(
             "ggen.toml",
-            "imports = [\"ontology/jobs.ttl\"]",
-            "imports = [\"ontology/job.ttl\"]",
+            "source = \".specify/specs/001-job-queue/feature.ttl\"",
+            "source = \".specify/specs/001-job-queue/featur.ttl\"",
         );
     });
 }
@@ -194,7 +194,7 @@ fn output_overwriting_an_input() {
         p.replace(
             "ggen.toml",
             "output_file = \"out/pools.txt\"",
-            "output_file = \"ontology/jobs.ttl\"",
+            "output_file = \".specify/specs/001-job-queue/feature.ttl\"",
         );
     });
 }
@@ -315,10 +315,9 @@ fn output_into_ggen_folder() {
 #[test]
 fn inference_without_a_fixpoint() {
     fails("inference_without_fixpoint", 4, |p| {
-        p.replace(
+        p.append(
             "ggen.toml",
-            "[[inference.rules]]\nname = \"default_pool\"",
-            "[[inference.rules]]\nname = \"grows_forever\"\nconstruct = \"CONSTRUCT { ?pool <http://example.org/app#tag> [] } WHERE { ?pool a <http://ggen.dev/ontology/jobs#WorkerPool> }\"\n\n[[inference.rules]]\nname = \"default_pool\"",
+            "\n[[inference.rules]]\nname = \"grows_forever\"\nconstruct = \"CONSTRUCT { ?pool <http://example.org/app#tag> [] } WHERE { ?pool a <http://ggen.dev/ontology/jobs#WorkerPool> }\"\n",
         );
     });
 }

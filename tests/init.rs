@@ -15,18 +15,20 @@ fn init_writes_inputs_only_and_the_project_syncs() {
         run.stdout
     );
     let dir = parent.path().join("My Jobs");
-    for file in [
+    let files = [
         "ggen.toml",
         ".gitignore",
         ".specify/specs/001-job-queue/feature.ttl",
-        "ontology/jobs.ttl",
-        "ontology/rules/default_pool.rq",
-        "ontology/checks/datatype.rq",
-        "templates/erlang/pools.rq",
-    ] {
+    ];
+    for file in files {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
-    assert!(!dir.join("templates/rust").exists());
+    let written: Vec<_> = walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .collect();
+    assert_eq!(written.len(), files.len(), "init writes nothing else");
     assert!(!dir.join(".ggen").exists(), "init does not sync");
     let gitignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
     assert!(gitignore.contains(".ggen/audit.jsonl\n.ggen/lock\n"));
@@ -53,14 +55,14 @@ fn init_refuses_an_existing_project() {
 #[test]
 fn init_refuses_to_overwrite_files() {
     let p = Project::empty();
-    p.write("ontology/jobs.ttl", "# mine\n");
+    p.write(".gitignore", "# mine\n");
     let run = p.ggen(&["init", "--name", "demo"]).expect(7);
     assert!(
-        run.stderr.contains("ontology/jobs.ttl already exists"),
+        run.stderr.contains(".gitignore already exists"),
         "{}",
         run.stderr
     );
-    assert_eq!(p.read("ontology/jobs.ttl"), "# mine\n");
+    assert_eq!(p.read(".gitignore"), "# mine\n");
     assert!(!p.exists("ggen.toml"));
 }
 
@@ -76,12 +78,16 @@ fn init_rejects_a_bad_name() {
 fn init_both_puts_each_target_in_its_folder() {
     let p = Project::init(Lang::Both, "both_demo");
     let manifest = p.read("ggen.toml");
-    assert!(p.exists("templates/erlang") && p.exists("templates/rust"));
-    for line in manifest.lines().filter(|l| l.starts_with("output_file")) {
-        assert!(
-            line.starts_with("output_file = \"erlang/")
-                || line.starts_with("output_file = \"rust/"),
-            "{line}"
-        );
-    }
+    assert!(manifest.lines().count() <= 20, "{manifest}");
+    assert!(
+        manifest.contains("name = \"erlang\"\noutput_dir = \"erlang\"\n"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("name = \"rust\"\noutput_dir = \"rust\"\n"),
+        "{manifest}"
+    );
+    assert_eq!(p.tree().len(), 3, "init --lang both writes three files");
+    p.ggen(&["sync"]).expect(0);
+    assert!(p.exists("erlang/src/job_queue.erl") && p.exists("rust/src/pool.rs"));
 }

@@ -338,8 +338,8 @@ fn ntriples_sources_are_read() {
     );
     p.replace(
         "ggen.toml",
-        "imports = [\"ontology/jobs.ttl\"]",
-        "imports = [\"ontology/jobs.ttl\", \"extra.nt\"]",
+        "source = \".specify/specs/001-job-queue/feature.ttl\"",
+        "source = \".specify/specs/001-job-queue/feature.ttl\"\nimports = [\"extra.nt\"]",
     );
     p.ggen(&["sync"]).expect(0);
     assert_eq!(
@@ -364,8 +364,8 @@ fn rdf_xml_sources_are_read() {
     );
     p.replace(
         "ggen.toml",
-        "imports = [\"ontology/jobs.ttl\"]",
-        "imports = [\"ontology/jobs.ttl\", \"extra.rdf\"]",
+        "source = \".specify/specs/001-job-queue/feature.ttl\"",
+        "source = \".specify/specs/001-job-queue/feature.ttl\"\nimports = [\"extra.rdf\"]",
     );
     p.ggen(&["sync"]).expect(0);
     assert_eq!(p.read("out/xml_pool.txt"), "pool xml_pool size 7 of mini\n");

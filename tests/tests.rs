@@ -3,6 +3,7 @@
 mod tools;
 mod util;
 
+mod builtin_targets;
 mod cross_language;
 mod errors;
 mod init;

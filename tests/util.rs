@@ -57,16 +57,21 @@ impl Project {
         p
     }
 
-    /// The small fixture project: the vocabulary, its rules and checks, the
-    /// seed specification, and two tiny rules (tests/fixtures/mini).
+    /// The small fixture project: the built-in jobs vocabulary (target
+    /// `jobs`), the seed specification, and two tiny rules of its own
+    /// (tests/fixtures/mini).
     pub fn mini() -> Self {
         let p = Project::init(Lang::Erlang, "mini");
-        std::fs::remove_dir_all(p.path().join("templates")).unwrap();
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
         copy_dir(&fixture.join("t"), &p.path().join("t"));
         let rules = std::fs::read_to_string(fixture.join("rules.toml")).unwrap();
-        let manifest = ggen::init::manifest_text("mini", &[])
-            .replace("templates_dir = \"templates\"", "templates_dir = \"t\"");
+        let manifest = ggen::init::manifest_text(
+            "mini",
+            &[ggen::init::Target {
+                name: "jobs",
+                dir: "",
+            }],
+        );
         p.write("ggen.toml", &format!("{manifest}{rules}"));
         p
     }
@@ -154,7 +159,7 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ggen"))
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());

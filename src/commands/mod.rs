@@ -3,6 +3,7 @@
 //! command line into them), print through a [`report::Report`] and return
 //! the exit code.
 
+mod eject;
 mod init;
 mod report;
 mod sync;
@@ -10,6 +11,7 @@ mod verify;
 
 use std::path::PathBuf;
 
+pub use eject::eject;
 pub use init::init;
 pub use sync::sync;
 pub use verify::verify;
@@ -92,6 +94,15 @@ pub struct VerifyOptions {
     pub receipt: Option<PathBuf>,
     /// Text or JSON.
     pub format: Format,
+}
+
+/// `ggen eject`.
+#[derive(Debug, Clone)]
+pub struct EjectOptions {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// The built-in target to copy into the project.
+    pub target: String,
 }
 
 /// `ggen init`.

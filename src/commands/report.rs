@@ -121,6 +121,20 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// In verbose text, which built-in files the project replaces.
+    pub fn overrides(&mut self, overrides: &[crate::targets::Override]) {
+        if self.format != Format::Text
+            || self.verbosity != Verbosity::Verbose
+            || overrides.is_empty()
+        {
+            return;
+        }
+        let _ = writeln!(self.out, "\nProject files replacing built-in ones:");
+        for o in overrides {
+            let _ = writeln!(self.out, "  {} replaces {}", o.path, o.replaces);
+        }
+    }
+
     /// A command's error in text or JSON; returns its exit code.
     pub fn failed(&mut self, command: &str, e: &Error) -> u8 {
         let code = e.exit_code();

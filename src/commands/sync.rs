@@ -10,16 +10,17 @@ use super::{Mode, SyncOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::plan::{self, Action, Options, Plan, Stage};
+use crate::targets;
 use crate::write;
 
 /// Runs a sync; returns its exit code.
 pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut report = Report::new(options.format, options.verbosity, out, err);
     let mode = options.mode;
-    let manifest = match manifest::load(&options.manifest) {
-        Ok(m) => m,
+    let (manifest, overrides) = match targets::load(&options.manifest) {
+        Ok(project) => (project.manifest, project.overrides),
         Err(e) => return report.sync_failed(mode, &e, None),
     };
     let plan_options = Options {
@@ -70,6 +71,7 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     }
     let code = u8::from(drift);
     report.plan(mode, &plan, code);
+    report.overrides(&overrides);
     code
 }
 

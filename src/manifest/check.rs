@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawGeneration, RawManifest, RawOntology, RawProject, RawSource};
+use super::raw::{RawGeneration, RawManifest, RawOntology, RawProject, RawSource, RawTarget};
 use super::{
     FileRef, Generation, GenerationRule, InferenceRule, Manifest, Ontology, Project, Source,
-    ValidationRule, check_identifier, suggest_identifier,
+    TargetRef, ValidationRule, check_identifier, suggest_identifier,
 };
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::paths::{PathProblem, normalize_relative};
@@ -57,12 +57,15 @@ impl<'a> Checker<'a> {
             validation_rules.push(ValidationRule {
                 name,
                 query: self.source(rule.query)?,
-                message_span: rule.message.span(),
-                message: rule.message.into_inner(),
+                message: Source::Inline {
+                    span: rule.message.span(),
+                    text: rule.message.into_inner(),
+                },
             });
         }
 
         let generation = self.generation(raw.generation)?;
+        let targets = self.targets(raw.targets)?;
         Ok(Manifest {
             file: file.to_path_buf(),
             root,
@@ -72,6 +75,8 @@ impl<'a> Checker<'a> {
             inference: inference_rules,
             validation: validation_rules,
             generation,
+            targets,
+            definitions: Vec::new(),
         })
     }
 
@@ -112,7 +117,7 @@ impl<'a> Checker<'a> {
         let imports = raw
             .imports
             .iter()
-            .map(|s| self.input_path(s))
+            .map(|s| self.input_path(s).map(Source::File))
             .collect::<Result<Vec<_>>>()?;
         let base_iri = match raw.base_iri {
             Some(iri) => {
@@ -154,20 +159,7 @@ impl<'a> Checker<'a> {
             templates_dir: None,
             rules: Vec::new(),
         });
-        let output_dir = match &raw.output_dir {
-            Some(dir) => match normalize_relative(dir.get_ref()) {
-                Ok(p) => p,
-                Err(problem) => {
-                    return Err(Error::at(
-                        ErrorKind::Manifest,
-                        Location::at_offset(self.shown, self.text, dir.span().start),
-                        format!("output_dir `{}` {}", dir.get_ref(), problem.describe()),
-                    )
-                    .with_help("outputs must stay inside the manifest's folder: use a relative path such as \"generated\""));
-                }
-            },
-            None => String::new(),
-        };
+        let output_dir = self.output_dir(raw.output_dir.as_ref())?;
         let templates_dir = raw
             .templates_dir
             .as_ref()
@@ -195,9 +187,11 @@ impl<'a> Checker<'a> {
             }
             rules.push(GenerationRule {
                 name,
-                query: self.source(rule.query)?,
+                query: Some(self.source(rule.query)?),
                 queries,
                 template: self.source(rule.template)?,
+                copy: false,
+                output_dir: output_dir.clone(),
                 output_file: rule.output_file.into_inner(),
                 output_file_span,
                 for_each: rule.for_each,
@@ -209,6 +203,69 @@ impl<'a> Checker<'a> {
             templates_dir,
             rules,
         })
+    }
+
+    /// An `output_dir`: relative, inside the manifest's folder, and free of
+    /// Tera syntax (it is put before each output path template).
+    fn output_dir(&self, raw: Option<&Spanned<String>>) -> Result<String> {
+        let Some(dir) = raw else {
+            return Ok(String::new());
+        };
+        let help = "outputs must stay inside the manifest's folder: use a relative path such as \"generated\"";
+        match normalize_relative(dir.get_ref()) {
+            Ok(p) if ["{{", "{%", "{#"].iter().any(|t| p.contains(t)) => Err(self
+                .err(
+                    &dir.span(),
+                    format!("output_dir `{p}` holds template syntax"),
+                )
+                .with_help(help)),
+            Ok(p) => Ok(p),
+            Err(problem) => Err(self
+                .err(
+                    &dir.span(),
+                    format!("output_dir `{}` {}", dir.get_ref(), problem.describe()),
+                )
+                .with_help(help)),
+        }
+    }
+
+    fn targets(&self, raw: Vec<RawTarget>) -> Result<Vec<TargetRef>> {
+        let mut seen = BTreeSet::new();
+        let mut targets = Vec::new();
+        for target in raw {
+            let name = target.name.get_ref();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            {
+                return Err(self.err(
+                    &target.name.span(),
+                    format!(
+                        "target name `{name}` may hold only lowercase letters, digits, `_` and `-`"
+                    ),
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(self
+                    .err(
+                        &target.name.span(),
+                        format!("the target `{name}` is named twice"),
+                    )
+                    .with_help("a project builds each target once; remove one of the entries"));
+            }
+            targets.push(TargetRef {
+                name: name.clone(),
+                span: target.name.span(),
+                output_dir: self.output_dir(target.output_dir.as_ref())?,
+                path: target
+                    .path
+                    .as_ref()
+                    .map(|p| self.input_path(p))
+                    .transpose()?,
+            });
+        }
+        Ok(targets)
     }
 
     fn rule_name(

@@ -5,7 +5,7 @@ use crate::error::{Error, ErrorKind, Location};
 
 /// Turns a TOML/serde error into a manifest error with position and, for an
 /// unknown key, the nearest valid one.
-pub(super) fn toml_error(shown: &str, text: &str, e: &toml::de::Error) -> Error {
+pub(crate) fn toml_error(shown: &str, text: &str, e: &toml::de::Error) -> Error {
     let message = e.message().trim().to_string();
     let location = e.span().map(|span| {
         let width = text

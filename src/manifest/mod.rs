@@ -7,6 +7,8 @@ mod check;
 mod errors;
 mod raw;
 
+pub(crate) use errors::toml_error;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -32,8 +34,26 @@ pub struct Manifest {
     pub inference: Vec<InferenceRule>,
     /// `[[validation.rules]]`, in order.
     pub validation: Vec<ValidationRule>,
-    /// `[generation]`.
+    /// `[generation]`, with the rules of every target after the
+    /// manifest's own (see [`crate::targets::expand`]).
     pub generation: Generation,
+    /// `[[targets]]`, in order.
+    pub targets: Vec<TargetRef>,
+    /// The definitions of the targets (`target.toml`), inputs of every sync.
+    pub definitions: Vec<Source>,
+}
+
+/// `[[targets]]`: a target by name, and where its outputs go.
+#[derive(Debug, Clone)]
+pub struct TargetRef {
+    /// The target's name (`erlang`, `rust`).
+    pub name: String,
+    /// Byte range of the name in the manifest.
+    pub span: Range<usize>,
+    /// Where its outputs go, relative to the manifest folder (`""` for the folder itself).
+    pub output_dir: String,
+    /// A target folder in the project (an ejected target), instead of the built-in one.
+    pub path: Option<FileRef>,
 }
 
 /// `[project]`.
@@ -50,8 +70,8 @@ pub struct Project {
 pub struct Ontology {
     /// The specification files (their `jobs:defaultValue` facts win over the imports').
     pub sources: Vec<FileRef>,
-    /// The vocabulary files.
-    pub imports: Vec<FileRef>,
+    /// The vocabulary files: the manifest's, then the targets'.
+    pub imports: Vec<Source>,
     /// Base IRI for relative IRIs.
     pub base_iri: Option<String>,
     /// Prefixes usable without declaration, besides rdf, rdfs, xsd and owl.
@@ -80,6 +100,46 @@ pub enum Source {
     },
     /// A file relative to the manifest folder.
     File(FileRef),
+    /// A file of a target built into ggen.
+    Builtin(Builtin),
+    /// Text taken from a file that is itself an input (a check's message
+    /// in a `target.toml`), shown as `shown`.
+    Text {
+        /// The file it comes from, as shown to users.
+        shown: String,
+        /// The text.
+        text: String,
+    },
+}
+
+/// A file of a built-in target, embedded in the binary.
+#[derive(Debug, Clone)]
+pub struct Builtin {
+    /// The target.
+    pub target: String,
+    /// The file's path within the target.
+    pub path: String,
+    /// The content.
+    pub text: &'static str,
+}
+
+impl Builtin {
+    /// The name the file goes by in the receipt and in messages.
+    pub fn name(&self) -> String {
+        format!("ggen:{}/{}", self.target, self.path)
+    }
+}
+
+impl Source {
+    /// The file's path (or name), for telling its syntax by extension; `None`
+    /// for inline text.
+    pub fn path(&self) -> Option<String> {
+        match self {
+            Source::Inline { .. } | Source::Text { .. } => None,
+            Source::File(file) => Some(file.path.clone()),
+            Source::Builtin(b) => Some(b.path.clone()),
+        }
+    }
 }
 
 /// `[[inference.rules]]`.
@@ -99,9 +159,7 @@ pub struct ValidationRule {
     /// A SPARQL SELECT (each row is a violation) or ASK (true is a violation).
     pub query: Source,
     /// A Tera template rendered with each violation's row.
-    pub message: String,
-    /// Where the message is written in the manifest.
-    pub message_span: Range<usize>,
+    pub message: Source,
 }
 
 /// `[generation]`.
@@ -130,12 +188,17 @@ pub enum ForEach {
 pub struct GenerationRule {
     /// Rule name, unique among generation rules.
     pub name: String,
-    /// The main SELECT query (its rows are `rows`).
-    pub query: Source,
+    /// The main SELECT query (its rows are `rows`); none for a copied file.
+    pub query: Option<Source>,
     /// Named SELECT queries, each visible to the template under its name.
     pub queries: BTreeMap<String, Source>,
-    /// The Tera template.
+    /// The Tera template, or the file copied as it is.
     pub template: Source,
+    /// The file is copied as it is, not rendered.
+    pub copy: bool,
+    /// The folder the rule's outputs stay in (the manifest's `output_dir`,
+    /// or its target's), relative to the manifest folder.
+    pub output_dir: String,
     /// The output path, itself a Tera template.
     pub output_file: String,
     /// Where `output_file` is written in the manifest.
@@ -304,7 +367,7 @@ mod tests {
         );
         let m = parse_str(&text).unwrap();
         let rule = &m.generation.rules[0];
-        assert!(matches!(rule.query, Source::Inline { .. }));
+        assert!(matches!(rule.query, Some(Source::Inline { .. })));
         assert!(matches!(&rule.queries["w"], Source::File(f) if f.path == "w.rq"));
         assert_eq!(rule.for_each, ForEach::Row);
     }

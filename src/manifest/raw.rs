@@ -20,6 +20,16 @@ pub(super) struct RawManifest {
     pub(super) validation: Option<RawValidation>,
     #[serde(default)]
     pub(super) generation: Option<RawGeneration>,
+    #[serde(default)]
+    pub(super) targets: Vec<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub(super) name: Spanned<String>,
+    pub(super) output_dir: Option<Spanned<String>>,
+    pub(super) path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,7 @@ use oxttl::{NTriplesParser, TurtleParser, TurtleSyntaxError};
 use super::{DEFAULT_VALUE, store_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::{Inputs, Text};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Source};
 use crate::sparql::STANDARD_PREFIXES;
 
 /// An ontology file as read.
@@ -28,13 +28,18 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
     let mut loaded = Vec::new();
     let mut imports = Vec::new();
     let mut sources = Vec::new();
-    for (files, is_source) in [
-        (&manifest.ontology.imports, false),
-        (&manifest.ontology.sources, true),
-    ] {
+    let source_files: Vec<Source> = manifest
+        .ontology
+        .sources
+        .iter()
+        .cloned()
+        .map(Source::File)
+        .collect();
+    for (files, is_source) in [(&manifest.ontology.imports, false), (&source_files, true)] {
         for file in files {
-            let text = inputs.file(manifest, file, ErrorKind::Ontology)?;
-            let triples = parse_file(manifest, &file.path, &text, false)?;
+            let text = inputs.source(manifest, file, ErrorKind::Ontology)?;
+            let path = file.path().unwrap_or_default();
+            let triples = parse_file(manifest, &path, &text, false)?;
             let into = if is_source {
                 &mut sources
             } else {
@@ -43,7 +48,7 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
             into.extend(triples.into_iter().map(|(t, _)| t));
             loaded.push(Loaded {
                 text,
-                path: file.path.clone(),
+                path,
                 is_source,
             });
         }

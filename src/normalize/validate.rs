@@ -10,7 +10,7 @@ use oxigraph::store::Store;
 
 use super::load::{Loaded, parse_file};
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result};
-use crate::inputs::{Inputs, Text, inline_text};
+use crate::inputs::{Inputs, Text};
 use crate::manifest::Manifest;
 use crate::sparql::{Engine, Form, Row, rows_with_terms};
 use crate::templating::MessageTemplate;
@@ -36,7 +36,7 @@ pub fn validate(
         let text = inputs.source(manifest, &rule.query, ErrorKind::Sparql)?;
         let role = format!("validation rule `{}`", rule.name);
         let query = engine.parse(&text, &[Form::Select, Form::Ask], &role)?;
-        let message = inline_text(manifest, &rule.message, &rule.message_span);
+        let message = inputs.source(manifest, &rule.message, ErrorKind::Template)?;
         checks.push((query, MessageTemplate::new(&rule.name, message)?));
     }
     // The checks are independent read-only queries: run them on every core.
