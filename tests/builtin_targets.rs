@@ -24,9 +24,9 @@ fn an_override_changes_only_its_output_and_is_in_the_receipt() {
     let p = Project::init(Lang::Erlang, "over");
     p.ggen(&["sync"]).expect(0);
     let before = outputs(&p);
-    let original = ggen::targets::builtin_text("erlang", "job_handler.erl.tera").unwrap();
+    let original = ggen::targets::builtin_text("erlang", "job_handler.erl").unwrap();
     p.write(
-        "templates/erlang/job_handler.erl.tera",
+        "templates/erlang/job_handler.erl",
         &original.replace(
             "act(#{<<\"action\">> := <<\"noop\">>}) ->",
             "act(#{<<\"action\">> := <<\"nothing\">>}) ->",
@@ -40,9 +40,8 @@ fn an_override_changes_only_its_output_and_is_in_the_receipt() {
         run.stdout
     );
     assert!(
-        run.stdout.contains(
-            "templates/erlang/job_handler.erl.tera replaces ggen:erlang/job_handler.erl.tera"
-        ),
+        run.stdout
+            .contains("templates/erlang/job_handler.erl replaces ggen:erlang/job_handler.erl"),
         "{}",
         run.stdout
     );
@@ -57,19 +56,19 @@ fn an_override_changes_only_its_output_and_is_in_the_receipt() {
     assert!(p.read("src/job_handler.erl").contains("<<\"nothing\">>"));
     let receipt = p.read(".ggen/receipt.json");
     assert!(
-        receipt.contains("\"name\": \"templates/erlang/job_handler.erl.tera\""),
+        receipt.contains("\"name\": \"templates/erlang/job_handler.erl\""),
         "the override is a project input"
     );
-    assert!(!receipt.contains("\"name\": \"ggen:erlang/job_handler.erl.tera\""));
+    assert!(!receipt.contains("\"name\": \"ggen:erlang/job_handler.erl\""));
     p.ggen(&["verify"]).expect(0);
 
     // A copy identical to the built-in file replaces nothing.
-    p.write("templates/erlang/job_handler.erl.tera", original);
+    p.write("templates/erlang/job_handler.erl", original);
     let run = p.ggen(&["sync", "-v"]).expect(0);
     assert!(!run.stdout.contains(" replaces "), "{}", run.stdout);
     assert!(
         p.read(".ggen/receipt.json")
-            .contains("\"name\": \"ggen:erlang/job_handler.erl.tera\"")
+            .contains("\"name\": \"ggen:erlang/job_handler.erl\"")
     );
 }
 
@@ -78,9 +77,9 @@ fn eject_then_sync_gives_the_same_outputs() {
     let p = Project::init(Lang::Both, "ejected");
     p.ggen(&["sync"]).expect(0);
     // An override is part of what the project uses: the copy takes it in.
-    let original = ggen::targets::builtin_text("rust", "handler.rs.tera").unwrap();
+    let original = ggen::targets::builtin_text("rust", "handler.rs").unwrap();
     p.write(
-        "templates/rust/handler.rs.tera",
+        "templates/rust/handler.rs",
         &format!("{original}\n// overridden\n"),
     );
     p.ggen(&["sync"]).expect(0);
@@ -96,7 +95,7 @@ fn eject_then_sync_gives_the_same_outputs() {
     assert!(p.exists("targets/rust/target.toml"));
     assert!(p.exists("targets/rust/ontology/jobs.ttl"));
     assert!(
-        p.read("targets/rust/handler.rs.tera")
+        p.read("targets/rust/handler.rs")
             .ends_with("// overridden\n")
     );
     assert!(
@@ -112,7 +111,7 @@ fn eject_then_sync_gives_the_same_outputs() {
 
     // Every file of the copy is the project's own now.
     p.replace(
-        "targets/rust/handler.rs.tera",
+        "targets/rust/handler.rs",
         "// overridden",
         "// edited in the copy",
     );

@@ -351,3 +351,44 @@ impl Folder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of a built-in target is a template only if it uses the
+    /// ontology: a `.tera` file holds a tag outside raw blocks, and every
+    /// other file is copied as it is.
+    #[test]
+    fn templates_are_templates_and_static_files_are_static() {
+        for name in builtin::names() {
+            for (rel, text) in builtin::files(name) {
+                let mut outside = text.to_string();
+                while let (Some(start), Some(end)) =
+                    (outside.find("{% raw %}"), outside.find("endraw %}"))
+                {
+                    if end < start {
+                        break;
+                    }
+                    outside.replace_range(start..end + "endraw %}".len(), "");
+                }
+                let tagged = ["{{", "{%", "{#"].iter().any(|t| outside.contains(t));
+                if rel.ends_with(".tera") {
+                    assert!(tagged, "{name}/{rel} is a template without a tag");
+                }
+            }
+            let definition: Definition = toml::from_str(
+                builtin::files(name)
+                    .iter()
+                    .find(|(r, _)| r == "target.toml")
+                    .unwrap()
+                    .1,
+            )
+            .unwrap();
+            for file in &definition.files {
+                let (rel, copy) = file.source().unwrap();
+                assert_eq!(copy, !rel.ends_with(".tera"), "{name}: {rel}");
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-{% raw %}%%%-------------------------------------------------------------------
+%%%-------------------------------------------------------------------
 %%% @doc The memory backend of {@link job_queue}: jobs in ETS tables that
 %%% outlive the `job_queue' process.
 %%%
@@ -173,4 +173,3 @@ requeue({{job, Id}, Lane, _, _, pending} = Row) ->
 job(Id, {Priority, Domain}, Payload, Deliveries) ->
     #{id => Id, priority => Priority, domain => Domain, payload => Payload,
       deliveries => Deliveries}.
-{%- endraw %}

@@ -1,4 +1,4 @@
-{% raw %}%%% @doc One supervised connection to a NATS server.
+%%% @doc One supervised connection to a NATS server.
 %%%
 %%% Owns the TCP socket, the protocol state (parser, PING/PONG keepalive,
 %%% server INFO), the set of live subscriptions and the request/reply
@@ -1010,4 +1010,3 @@ cancel_timer(Ref) -> _ = erlang:cancel_timer(Ref), ok.
 
 now_ms() ->
     erlang:monotonic_time(millisecond).
-{%- endraw %}

@@ -1,4 +1,4 @@
-{% raw %}%%% @doc JetStream over the JSON API (`$JS.API.*'), as stateless functions
+%%% @doc JetStream over the JSON API (`$JS.API.*'), as stateless functions
 %%% on a nats_conn connection.
 %%%
 %%% Owns: stream and durable pull-consumer provisioning (idempotent
@@ -493,4 +493,3 @@ valid_name(_) ->
 
 now_ms() ->
     erlang:monotonic_time(millisecond).
-{%- endraw %}
