@@ -181,3 +181,69 @@ fn a_manifest_from_an_earlier_init_keeps_working() {
     p.ggen(&["sync", "--check"]).expect(0);
     p.ggen(&["verify"]).expect(0);
 }
+
+/// Templates read every default from the vocabulary (the `defaults`
+/// query): a specification that restates the defaults changes the defaults
+/// of the generated code, with no template edit.
+#[test]
+fn generated_defaults_follow_the_vocabulary() {
+    let p = Project::init(Lang::Both, "defaults");
+    // The seed specification restates five defaults (the tutorial's
+    // snippet of the vocabulary): change those, and add the others.
+    let seed = p.read(p.spec());
+    let mut changed = String::new();
+    let mut values = ["17", "3", "2", "4321", "true"].into_iter();
+    for line in seed.lines() {
+        match line
+            .strip_suffix(" .")
+            .and_then(|l| l.strip_prefix("    jobs:defaultValue "))
+        {
+            Some(_) => changed.push_str(&format!(
+                "    jobs:defaultValue {} .\n",
+                values.next().unwrap()
+            )),
+            None => changed.push_str(&format!("{line}\n")),
+        }
+    }
+    assert!(values.next().is_none(), "the seed restates five defaults");
+    p.write(
+        p.spec(),
+        &format!(
+            "{changed}\njobs:strategy jobs:defaultValue \"lifo\" .\n\
+             jobs:checkoutTimeout jobs:defaultValue 111 .\n\
+             jobs:priority jobs:defaultValue \"p9\" .\n\
+             jobs:domain jobs:defaultValue \"d9\" .\n\
+             jobs:failureThreshold jobs:defaultValue 7 .\n\
+             jobs:failureWindow jobs:defaultValue 1234 .\n\
+             jobs:intensity jobs:defaultValue 9 .\n\
+             jobs:period jobs:defaultValue 13 .\n\
+             jobs:stream jobs:defaultValue \"OTHER\" .\n\
+             jobs:subjectPrefix jobs:defaultValue \"work.jobs\" .\n"
+        ),
+    );
+    p.ggen(&["sync"]).expect(0);
+    let config = p.read("rust/src/config.rs");
+    for expected in [
+        "size: 17,\n            max_overflow: 3,\n            pull_size: 2,\n            process_timeout: Duration::from_millis(4321),\n            strategy: Strategy::Lifo,\n            checkout_timeout: Duration::from_millis(111),",
+        "priority: \"p9\",\n            domain: \"d9\",\n            pool: \"job_worker_pool\",\n            circuit_breaker_open: true,\n            failure_threshold: 7,\n            failure_window: Duration::from_millis(1234),",
+        "intensity: 9,\n            period: Duration::from_secs(13),",
+        "/// The worker checked in last goes out first (poolboy's `lifo`). Default.\n    #[default]\n    Lifo,",
+        "stream: \"OTHER\",\n    subject_prefix: \"work.jobs\",",
+    ] {
+        assert!(
+            config.contains(expected),
+            "config.rs lacks:\n{expected}\n---\n{config}"
+        );
+    }
+    let worker = p.read("erlang/src/job_worker.erl");
+    assert!(
+        worker.contains(
+            "lane(_Priority, _Domain) ->\n    #{pool => job_worker_pool, failure_threshold => 7, failure_window => 1234,\n      circuit_breaker => open}."
+        ),
+        "{worker}"
+    );
+    assert!(
+        p.read("erlang/src/job_queue_jetstream.erl")
+            .contains("-define(STREAM, <<\"OTHER\">>).")
+    );
+}

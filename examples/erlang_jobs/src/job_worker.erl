@@ -9,8 +9,8 @@
 %%%     failures within 10000 ms, initially closed.</li>
 %%% </ul>
 %%% A lane the ontology does not declare is served by the default pool,
-%%% `job_worker_pool', with the vocabulary's breaker defaults (5 failures within
-%%% 10000 ms).
+%%% `job_worker_pool', with the vocabulary's breaker defaults (5 failures
+%%% within 10000 ms, initially closed).
 %%% {@link lane_config/2} merges a lane's settings with its pool's; the
 %%% app env `lanes', a map from lane to settings, may override a lane's
 %%% `failure_threshold' and `failure_window', and set `consumers', the

@@ -20,7 +20,7 @@ pub enum Strategy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// The pool's name, the snake_case local name of its IRI.
-    /// Default: `"job_worker_pool"`.
+    /// Default: the first pool's, `"job_worker_pool"`.
     pub name: &'static str,
     /// Workers kept alive at all times (`jobs:poolSize`). Default: 10.
     pub size: usize,
@@ -31,12 +31,13 @@ pub struct PoolConfig {
     /// Default: 5.
     pub pull_size: usize,
     /// How long one job may run before it is cancelled and counted as failed
-    /// (`jobs:processTimeout`). Default: 30 s.
+    /// (`jobs:processTimeout`). Default: 30000 ms.
     pub process_timeout: Duration,
-    /// Which idle worker is handed out first (`jobs:strategy`). Default: FIFO.
+    /// Which idle worker is handed out first (`jobs:strategy`). Default:
+    /// FIFO.
     pub strategy: Strategy,
     /// How long `execute` waits for a free worker before giving up with
-    /// `PoolExhausted` (`jobs:checkoutTimeout`). Default: 5 s.
+    /// `PoolExhausted` (`jobs:checkoutTimeout`). Default: 5000 ms.
     pub checkout_timeout: Duration,
 }
 
@@ -47,9 +48,9 @@ impl Default for PoolConfig {
             size: 10,
             max_overflow: 5,
             pull_size: 5,
-            process_timeout: Duration::from_millis(30_000),
+            process_timeout: Duration::from_millis(30000),
             strategy: Strategy::Fifo,
-            checkout_timeout: Duration::from_millis(5_000),
+            checkout_timeout: Duration::from_millis(5000),
         }
     }
 }
@@ -79,7 +80,7 @@ pub struct LaneConfig {
     /// Default: `"default"`.
     pub domain: &'static str,
     /// Name of the [`PoolConfig`] whose workers serve this lane
-    /// (`jobs:inPool`). Default: the first pool.
+    /// (`jobs:inPool`). Default: the first pool, `"job_worker_pool"`.
     pub pool: &'static str,
     /// Whether the lane's circuit breaker starts open
     /// (`jobs:circuitBreakerOpen`). Default: `false`.
@@ -89,7 +90,7 @@ pub struct LaneConfig {
     pub failure_threshold: u32,
     /// The window failures are counted in, and how long the breaker stays
     /// open before it lets one probe through (`jobs:failureWindow`).
-    /// Default: 10 s.
+    /// Default: 10000 ms.
     pub failure_window: Duration,
 }
 
@@ -102,7 +103,7 @@ impl Default for LaneConfig {
             pool: "job_worker_pool",
             circuit_breaker_open: false,
             failure_threshold: 5,
-            failure_window: Duration::from_millis(10_000),
+            failure_window: Duration::from_millis(10000),
         }
     }
 }
