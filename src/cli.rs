@@ -120,6 +120,10 @@ pub struct EjectArgs {
     /// The target (its `name` under [[targets]] in the manifest).
     pub target: String,
 
+    /// Only these files of the target (e.g. job_handler.erl): copied to
+    /// templates/<target>/, where they replace the built-in ones.
+    pub files: Vec<String>,
+
     /// The manifest; the copy goes to targets/<target>/ beside it.
     #[arg(long, value_name = "PATH", default_value = "ggen.toml")]
     pub manifest: PathBuf,
@@ -131,6 +135,7 @@ impl EjectArgs {
         EjectOptions {
             manifest: self.manifest.clone(),
             target: self.target.clone(),
+            files: self.files.clone(),
         }
     }
 }

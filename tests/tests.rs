@@ -7,6 +7,7 @@ mod builtin_targets;
 mod cross_language;
 mod errors;
 mod init;
+mod overrides;
 mod sync;
 mod targets;
 mod verify;

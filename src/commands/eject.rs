@@ -7,6 +7,31 @@ use crate::targets;
 
 /// Runs an eject; returns its exit code.
 pub fn eject(options: &EjectOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    if !options.files.is_empty() {
+        return match targets::eject_files(&options.manifest, &options.target, &options.files) {
+            Ok(copied) => {
+                for (file, path) in options.files.iter().zip(&copied) {
+                    let _ = writeln!(out, "Copied ggen:{}/{file} to {path}", options.target);
+                }
+                let _ = writeln!(
+                    out,
+                    "\nEdit {} there: {} the built-in {} at the next sync.",
+                    if copied.len() == 1 { "it" } else { "them" },
+                    if copied.len() == 1 {
+                        "it replaces"
+                    } else {
+                        "they replace"
+                    },
+                    if copied.len() == 1 { "file" } else { "files" }
+                );
+                0
+            }
+            Err(e) => {
+                let _ = write!(err, "{}", e.render_text());
+                e.exit_code()
+            }
+        };
+    }
     match targets::eject(&options.manifest, &options.target) {
         Ok(ejected) => {
             let _ = writeln!(

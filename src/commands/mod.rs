@@ -103,6 +103,8 @@ pub struct EjectOptions {
     pub manifest: PathBuf,
     /// The built-in target to copy into the project.
     pub target: String,
+    /// Only these files of it, to its override folder.
+    pub files: Vec<String>,
 }
 
 /// `ggen init`.

@@ -3,6 +3,10 @@
 //! its shapes and rules, the definition), and the manifest pointed at the
 //! copy. The copy holds what the target is in the project today, overrides
 //! included, so a sync right after gives the same outputs.
+//!
+//! `ggen eject <target> <file>…` copies just those files to the target's
+//! override folder, `templates/<target>/`, where they replace the built-in
+//! ones: a starting point for changing one template.
 
 use std::path::Path;
 
@@ -18,6 +22,47 @@ pub struct Ejected {
     pub files: Vec<String>,
     /// The overrides the copy took in.
     pub overrides: Vec<String>,
+}
+
+/// Copies files `files` (paths within built-in target `name`) to the
+/// target's override folder; returns their paths there.
+pub fn eject_files(manifest_path: &Path, name: &str, files: &[String]) -> Result<Vec<String>> {
+    let project = load(manifest_path)?;
+    let manifest = &project.manifest;
+    if !manifest
+        .targets
+        .iter()
+        .any(|t| t.name == name && t.path.is_none())
+    {
+        return Err(Error::usage(format!(
+            "{} names no built-in target `{name}`",
+            manifest.shown_file()
+        )));
+    }
+    let builtin = builtin::files(name);
+    let mut out = Vec::new();
+    for rel in files {
+        let Some((_, text)) = builtin.iter().find(|(r, _)| r == rel) else {
+            let known: Vec<&str> = builtin
+                .iter()
+                .map(|(r, _)| r.as_str())
+                .filter(|r| !r.starts_with("ontology/"))
+                .collect();
+            return Err(Error::usage(format!("target `{name}` has no file `{rel}`"))
+                .with_help(format!("its files: {}", known.join(", "))));
+        };
+        let local = crate::paths::join(&override_dir(name), rel);
+        if manifest.resolve(&local).exists() {
+            return Err(Error::at(
+                ErrorKind::Write,
+                Location::file(manifest.shown(&local)),
+                "this file already exists; ggen eject does not overwrite files",
+            ));
+        }
+        out.push((local, text.as_bytes().to_vec()));
+    }
+    crate::write::create_files(&manifest.root, &out)?;
+    Ok(out.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Copies built-in target `name` of the project at `manifest_path` into
@@ -80,7 +125,6 @@ pub fn eject(manifest_path: &Path, name: &str) -> Result<Ejected> {
     })?;
     crate::write::create_files(&manifest.root, &files)?;
     crate::write::replace_file(&manifest.file, new_manifest.as_bytes())?;
-    let _ = override_dir;
     Ok(Ejected {
         folder: display_path(&manifest.resolve(&folder)),
         files: files.into_iter().map(|(p, _)| p).collect(),

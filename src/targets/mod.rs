@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub use builtin::VERSION;
-pub use eject::{Ejected, eject};
+pub use eject::{Ejected, eject, eject_files};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{
