@@ -1,8 +1,10 @@
 //! Tests of the SHACL engine: each component on passing and failing data
-//! (`components`), loading errors (`loading`), defaults (`defaults`).
+//! (`components`), loading errors (`loading`), defaults (`defaults`), and
+//! the jobs shapes with their messages (`jobs`).
 
 mod components;
 mod defaults;
+mod jobs;
 mod loading;
 
 use oxigraph::io::{RdfFormat, RdfParser};
