@@ -1,7 +1,9 @@
 //! Tests of the SHACL engine: each component on passing and failing data
-//! (`components`), loading errors (`loading`), defaults (`defaults`), and
-//! the jobs shapes with their messages (`jobs`).
+//! (`components`), loading errors (`loading`), defaults (`defaults`), the
+//! jobs shapes and their messages (`jobs`), and agreement with pySHACL on
+//! the fixtures of tests/fixtures/shacl (`agreement`).
 
+mod agreement;
 mod components;
 mod defaults;
 mod jobs;
