@@ -12,18 +12,19 @@ use super::error::ShapeError;
 use super::graph::{self, as_subject};
 use super::model::{Shape, Target};
 
-/// A property shape with a default, and every target its focus nodes come
-/// from (its own and its node shapes').
+/// The defaults of the property shapes that share one set of targets
+/// (their own and their node shapes'), so that focus nodes are found once
+/// for all of them.
 #[derive(Debug, Clone)]
 pub struct DefaultRule {
-    path: NamedNode,
-    value: Term,
     targets: Vec<Target>,
+    /// (path, default), in shape order.
+    values: Vec<(NamedNode, Term)>,
 }
 
 /// The default rules of the shapes, in shape order.
 pub fn rules(shapes: &[Shape]) -> Vec<DefaultRule> {
-    let mut rules = Vec::new();
+    let mut rules: Vec<DefaultRule> = Vec::new();
     for (i, shape) in shapes.iter().enumerate() {
         let (Some(path), Some(value), false) =
             (&shape.path, &shape.default_value, shape.deactivated)
@@ -37,11 +38,14 @@ pub fn rules(shapes: &[Shape]) -> Vec<DefaultRule> {
         {
             targets.extend(parent.targets.iter().cloned());
         }
-        rules.push(DefaultRule {
-            path: path.clone(),
-            value: value.clone(),
-            targets,
-        });
+        let value = (path.clone(), value.clone());
+        match rules.iter_mut().find(|r| r.targets == targets) {
+            Some(rule) => rule.values.push(value),
+            None => rules.push(DefaultRule {
+                targets,
+                values: vec![value],
+            }),
+        }
     }
     rules
 }
@@ -56,17 +60,19 @@ pub fn apply(rules: &[DefaultRule], store: &Store) -> Result<usize, ShapeError> 
             let Some(subject) = as_subject(&focus) else {
                 continue;
             };
-            if graph::has_object(store, subject, rule.path.as_ref())? {
-                continue;
-            }
-            let subject = subject.into_owned();
-            if planned.insert((subject.clone(), rule.path.clone())) {
-                new.push(Quad::new(
-                    subject,
-                    rule.path.clone(),
-                    rule.value.clone(),
-                    GraphName::DefaultGraph,
-                ));
+            for (path, value) in &rule.values {
+                if graph::has_object(store, subject, path.as_ref())? {
+                    continue;
+                }
+                let subject = subject.into_owned();
+                if planned.insert((subject.clone(), path.clone())) {
+                    new.push(Quad::new(
+                        subject,
+                        path.clone(),
+                        value.clone(),
+                        GraphName::DefaultGraph,
+                    ));
+                }
             }
         }
     }

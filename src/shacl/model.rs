@@ -6,7 +6,7 @@ use oxigraph::model::{Literal, NamedNode, NamedOrBlankNode, Term};
 use super::vocab::Component;
 
 /// Where a shape's focus nodes come from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// `sh:targetClass` (and a shape that is itself a class): SHACL instances.
     Class(NamedNode),

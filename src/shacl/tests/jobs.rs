@@ -260,9 +260,16 @@ fn many_pools_timing() {
     let (store, shapes) = fixture_store(&spec);
     let loaded = start.elapsed();
     let start = std::time::Instant::now();
+    let shapes_again = Shapes::load(&store).expect("load");
+    let load = start.elapsed();
+    let start = std::time::Instant::now();
+    assert_eq!(shapes_again.apply_defaults(&store).expect("defaults"), 0);
+    let round = start.elapsed();
+    let start = std::time::Instant::now();
     let violations = shapes.validate(&store).expect("validate");
     eprintln!(
-        "{n} pools: load+defaults {loaded:?}, validate {:?}, {} violation(s), {} quads",
+        "{n} pools: fixture with rules and defaults {loaded:?}, Shapes::load {load:?}, \
+         a defaults round adding nothing {round:?}, validate {:?}, {} violation(s), {} quads",
         start.elapsed(),
         violations.len(),
         store.len().unwrap_or(0)
