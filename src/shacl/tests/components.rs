@@ -359,3 +359,22 @@ fn violations_are_sorted() {
         ]
     );
 }
+
+#[test]
+fn sparql_aggregates_see_the_pre_bound_focus() {
+    // $this is neither projected nor grouped: the engine projects it so
+    // that pre-binding reaches the pattern under the aggregate.
+    let shapes = r#"ex:S sh:targetNode ex:a , ex:b ;
+        sh:sparql [ sh:select """
+            SELECT (COUNT(?x) AS ?n) WHERE { $this <http://example.org/p> ?x }
+            HAVING (COUNT(?x) > 1)""" ] ."#;
+    let found = validate(shapes, "ex:a ex:p 1, 2 . ex:b ex:p 1 .").unwrap();
+    assert_eq!(
+        summary(&found),
+        [(
+            "http://example.org/a".into(),
+            String::new(),
+            "SPARQLConstraintComponent"
+        )]
+    );
+}
