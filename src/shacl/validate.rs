@@ -8,7 +8,7 @@ use super::Violation;
 use super::error::ShapeError;
 use super::graph::{self, as_subject};
 use super::message::{self, subject, text};
-use super::model::{Constraint, Shape, Target};
+use super::model::{Constraint, Shape, SparqlConstraint, Target};
 use super::probe::{Probe, datatype_name};
 use super::sparql::{self, Row};
 use super::vocab::Component;
@@ -234,72 +234,86 @@ impl<'a> Run<'a> {
                     }
                 }
             }
-            Constraint::Closed { allowed } => {
-                let Some(s) = as_subject(focus) else {
-                    return Ok(());
-                };
-                let owner = owner_name(shape);
-                for quad in self.store.quads_for_pattern(
-                    Some(s),
-                    None,
-                    None,
-                    Some(GraphNameRef::DefaultGraph),
-                ) {
-                    let quad = quad.map_err(ShapeError::store)?;
-                    if allowed.contains(&quad.predicate) {
-                        continue;
-                    }
-                    let generic = format!(
-                        "{}: {} is not a property of {owner}",
-                        text(focus),
-                        local_name(quad.predicate.as_str())
-                    );
-                    self.push(
-                        shape,
-                        focus,
-                        Finding {
-                            component,
-                            path: None,
-                            value: Some(quad.object),
-                            generic,
-                            template: shape.message.as_deref(),
-                            row: Vec::new(),
-                        },
-                        Some(quad.predicate),
-                    );
-                }
-            }
-            Constraint::Sparql(sparql) => {
-                for row in sparql::run(sparql, &shape.id, focus, self.store)? {
-                    let bound =
-                        |name: &str| row.iter().find(|(v, _)| v == name).map(|(_, t)| t.clone());
-                    let row_path = match bound("path") {
-                        Some(Term::NamedNode(p)) => Some(p),
-                        _ => None,
-                    };
-                    // SHACL: without ?value, a node shape's result has the
-                    // focus node as its value.
-                    let value = bound("value").or_else(|| path.is_none().then(|| focus.clone()));
-                    let generic = format!(
-                        "{}: fails the SPARQL constraint of {}",
-                        subject(focus, row_path.as_ref().or(path)),
-                        shape.id
-                    );
-                    let template = sparql.message.as_deref().or(shape.message.as_deref());
-                    let finding = Finding {
-                        component,
-                        path,
-                        value,
-                        generic,
-                        template,
-                        row: row.clone(),
-                    };
-                    self.push(shape, focus, finding, row_path);
-                }
-            }
+            Constraint::Closed { allowed } => self.closed(shape, allowed, focus)?,
+            Constraint::Sparql(sparql) => self.sparql(shape, sparql, focus)?,
         }
         for finding in found {
             self.push(shape, focus, finding, None);
+        }
+        Ok(())
+    }
+
+    /// `sh:closed`: each triple of the focus node whose predicate is not
+    /// allowed, with the predicate as the result's path.
+    fn closed(
+        &mut self,
+        shape: &Shape,
+        allowed: &[NamedNode],
+        focus: &Term,
+    ) -> Result<(), ShapeError> {
+        let Some(s) = as_subject(focus) else {
+            return Ok(());
+        };
+        let owner = owner_name(shape);
+        for quad in
+            self.store
+                .quads_for_pattern(Some(s), None, None, Some(GraphNameRef::DefaultGraph))
+        {
+            let quad = quad.map_err(ShapeError::store)?;
+            if allowed.contains(&quad.predicate) {
+                continue;
+            }
+            let generic = format!(
+                "{}: {} is not a property of {owner}",
+                text(focus),
+                local_name(quad.predicate.as_str())
+            );
+            let finding = Finding {
+                component: Component::Closed,
+                path: None,
+                value: Some(quad.object),
+                generic,
+                template: shape.message.as_deref(),
+                row: Vec::new(),
+            };
+            self.push(shape, focus, finding, Some(quad.predicate));
+        }
+        Ok(())
+    }
+
+    /// `sh:sparql`: each solution is a result; its `?path` and `?value`
+    /// become the result's.
+    fn sparql(
+        &mut self,
+        shape: &Shape,
+        sparql: &SparqlConstraint,
+        focus: &Term,
+    ) -> Result<(), ShapeError> {
+        let path = shape.path.as_ref();
+        for row in sparql::run(sparql, &shape.id, focus, self.store)? {
+            let bound = |name: &str| row.iter().find(|(v, _)| v == name).map(|(_, t)| t.clone());
+            let row_path = match bound("path") {
+                Some(Term::NamedNode(p)) => Some(p),
+                _ => None,
+            };
+            // SHACL: without ?value, a node shape's result has the focus
+            // node as its value.
+            let value = bound("value").or_else(|| path.is_none().then(|| focus.clone()));
+            let generic = format!(
+                "{}: fails the SPARQL constraint of {}",
+                subject(focus, row_path.as_ref().or(path)),
+                shape.id
+            );
+            let template = sparql.message.as_deref().or(shape.message.as_deref());
+            let finding = Finding {
+                component: Component::Sparql,
+                path,
+                value,
+                generic,
+                template,
+                row: row.clone(),
+            };
+            self.push(shape, focus, finding, row_path);
         }
         Ok(())
     }
