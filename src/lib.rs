@@ -22,6 +22,7 @@ pub mod paths;
 pub mod plan;
 pub mod receipt;
 pub mod render;
+pub mod shacl;
 pub mod sparql;
 pub mod targets;
 pub mod templating;
