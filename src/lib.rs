@@ -28,3 +28,6 @@ pub mod targets;
 pub mod templating;
 pub mod watch;
 pub mod write;
+
+#[cfg(test)]
+mod layering;

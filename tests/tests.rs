@@ -5,6 +5,7 @@ mod util;
 
 mod builtin_targets;
 mod cross_language;
+mod defaults;
 mod errors;
 mod init;
 mod overrides;

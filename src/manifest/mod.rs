@@ -68,7 +68,7 @@ pub struct Project {
 /// `[ontology]`.
 #[derive(Debug, Clone)]
 pub struct Ontology {
-    /// The specification files (their `jobs:defaultValue` facts win over the imports').
+    /// The specification files (a default they restate wins over the imports').
     pub sources: Vec<FileRef>,
     /// The vocabulary files: the manifest's, then the targets'.
     pub imports: Vec<Source>,

@@ -2,14 +2,12 @@
 //! RDF/XML) into the store, syntax errors at their file, line and column,
 //! and, when a check fails, each triple with the line it was read on.
 
-use std::collections::HashSet;
-
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{GraphNameRef, NamedOrBlankNode, Triple};
+use oxigraph::model::{GraphNameRef, Triple};
 use oxigraph::store::Store;
 use oxttl::{NTriplesParser, TurtleParser, TurtleSyntaxError};
 
-use super::{DEFAULT_VALUE, store_error};
+use super::{first_release, store_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::{Inputs, Text};
 use crate::manifest::{Manifest, Source};
@@ -22,8 +20,8 @@ pub struct Loaded {
     pub is_source: bool,
 }
 
-/// Reads the sources and imports into a store. The specification's own
-/// `jobs:defaultValue` facts replace the vocabulary's for the same property.
+/// Reads the sources and imports into a store. A default the specification
+/// restates replaces the vocabulary's (see [`first_release::restate`]).
 pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Loaded>)> {
     let mut loaded = Vec::new();
     let mut imports = Vec::new();
@@ -54,18 +52,12 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
         }
     }
 
-    let overridden: HashSet<NamedOrBlankNode> = sources
-        .iter()
-        .filter(|t| t.predicate.as_str() == DEFAULT_VALUE)
-        .map(|t| t.subject.clone())
-        .collect();
     let store = Store::new().map_err(store_error)?;
-    let kept = imports
-        .into_iter()
-        .filter(|t| !(t.predicate.as_str() == DEFAULT_VALUE && overridden.contains(&t.subject)));
+    let triples = first_release::restate(imports, sources);
     store
         .extend(
-            kept.chain(sources)
+            triples
+                .into_iter()
                 .map(|t| t.in_graph(GraphNameRef::DefaultGraph)),
         )
         .map_err(store_error)?;

@@ -1,12 +1,15 @@
 //! μ₁ Normalize: read the ontology sources and imports into an in-memory
-//! store ([`load`]), give instances their default values and apply the
-//! inference rules to a fixpoint ([`infer`]), run the validation rules
-//! ([`validate`]), and compute the RDFC-1.0 digest of the resulting graph
-//! ([`digest`]).
+//! store ([`load`]), read the SHACL shapes found there, give instances the
+//! shapes' default values and apply the inference rules to a fixpoint
+//! ([`infer`]), validate against the shapes and the manifest's validation
+//! rules ([`validate`]), and compute the RDFC-1.0 digest of the resulting
+//! graph ([`digest`]).
 
 mod digest;
+mod first_release;
 mod infer;
 mod load;
+mod origins;
 mod validate;
 
 use oxigraph::store::Store;
@@ -14,13 +17,11 @@ use oxigraph::store::Store;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::Inputs;
 use crate::manifest::Manifest;
+use crate::shacl::Shapes;
 use crate::sparql::Engine;
 
 pub use digest::{CANONICALIZATION_LIMIT, canonical_nquad};
 pub use infer::MAX_INFERENCE_ROUNDS;
-
-/// The vocabulary property whose value an instance gets when it states none.
-pub const DEFAULT_VALUE: &str = "http://ggen.dev/ontology/jobs#defaultValue";
 
 /// The normalized graph.
 pub struct Graph {
@@ -35,8 +36,9 @@ pub struct Graph {
 /// Runs μ₁.
 pub fn normalize(manifest: &Manifest, inputs: &mut Inputs, engine: &Engine) -> Result<Graph> {
     let (store, loaded) = load::load(manifest, inputs)?;
-    infer::infer(manifest, inputs, engine, &store)?;
-    validate::validate(manifest, inputs, engine, &store, &loaded)?;
+    let shapes = Shapes::load(&store).map_err(|e| origins::shape_error(manifest, &loaded, e))?;
+    infer::infer(manifest, inputs, engine, &store, &shapes, &loaded)?;
+    validate::validate(manifest, inputs, engine, &store, &loaded, &shapes)?;
     digest::canonicalize(store)
 }
 
