@@ -27,8 +27,8 @@ use crate::error::Result;
 /// The first release's default-value property.
 pub const DEFAULT_VALUE: &str = "http://ggen.dev/ontology/jobs#defaultValue";
 
-const SH_PATH: &str = "http://www.w3.org/ns/shacl#path";
-const SH_DEFAULT_VALUE: &str = "http://www.w3.org/ns/shacl#defaultValue";
+pub const SH_PATH: &str = "http://www.w3.org/ns/shacl#path";
+pub const SH_DEFAULT_VALUE: &str = "http://www.w3.org/ns/shacl#defaultValue";
 
 /// The triples to load, imports then sources, with each default the
 /// sources restate (`sh:defaultValue` on a shape, `jobs:defaultValue` on a

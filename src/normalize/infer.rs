@@ -59,7 +59,7 @@ pub fn infer(
         if added > 0 || defaults_needed {
             let defaults = shapes
                 .apply_defaults(store)
-                .map_err(|e| shape_error(manifest, loaded, e))?
+                .map_err(|e| shape_error(manifest, loaded, store, e))?
                 + first_release::apply_defaults(store)?;
             added += defaults;
             defaults_needed = defaults > 0;

@@ -4,8 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use oxigraph::model::{Term, TermRef, Triple};
+use oxigraph::model::{NamedNode, NamedNodeRef, Term, TermRef, Triple};
+use oxigraph::store::Store;
 
+use super::first_release::{self, SH_DEFAULT_VALUE, SH_PATH};
 use super::load::{Loaded, parse_file};
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result};
 use crate::inputs::Text;
@@ -86,17 +88,29 @@ impl Origins {
 }
 
 /// A shape the engine cannot read or run, at the file and line that
-/// state it.
-pub fn shape_error(manifest: &Manifest, loaded: &[Loaded], e: ShapeError) -> Error {
+/// state it: of the triples about the shape or the property it constrains,
+/// the one that states a default if any (the usual fault: two of them),
+/// specification files first.
+pub fn shape_error(manifest: &Manifest, loaded: &[Loaded], store: &Store, e: ShapeError) -> Error {
     let (kind, shape) = match &e {
         ShapeError::Malformed { shape, .. } => (ErrorKind::Ontology, Some(shape)),
         ShapeError::Query { shape, .. } => (ErrorKind::Sparql, Some(shape)),
         ShapeError::Store(_) => (ErrorKind::Ontology, None),
     };
-    let location = match (shape, Origins::new(manifest, loaded)) {
-        (Some(shape), Ok(origins)) => origins.locate(&[Term::from(shape.clone())]),
-        _ => None,
-    };
+    let location = shape.and_then(|shape| {
+        let mut terms = vec![
+            Term::from(shape.clone()),
+            NamedNode::new_unchecked(SH_DEFAULT_VALUE).into(),
+            NamedNode::new_unchecked(first_release::DEFAULT_VALUE).into(),
+        ];
+        let path = NamedNodeRef::new_unchecked(SH_PATH);
+        terms.extend(
+            store
+                .quads_for_pattern(Some(shape.as_ref()), Some(path), None, None)
+                .filter_map(|q| q.ok().map(|q| q.object)),
+        );
+        Origins::new(manifest, loaded).ok()?.locate(&terms)
+    });
     Error::many(
         kind,
         vec![Diagnostic {

@@ -54,7 +54,7 @@ pub fn validate(
     let results = parallel_map(&checks, run_check);
     let mut violations: Vec<(String, Vec<Term>)> = shapes
         .validate(store)
-        .map_err(|e| shape_error(manifest, loaded, e))?
+        .map_err(|e| shape_error(manifest, loaded, store, e))?
         .into_iter()
         .map(|v| (v.message, v.terms))
         .collect();
