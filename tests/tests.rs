@@ -8,7 +8,6 @@ mod util;
 mod builtin_targets;
 mod cases;
 mod cross_language;
-mod errors;
 mod init;
 mod sync;
 mod targets;
