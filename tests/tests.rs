@@ -9,7 +9,5 @@ mod builtin_targets;
 mod cases;
 mod cross_language;
 mod digests;
-mod init;
 mod targets;
-mod verify;
 mod watch;

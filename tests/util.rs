@@ -172,15 +172,3 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
-
-/// Asserts two trees hold the same files with the same bytes and mtimes.
-#[track_caller]
-pub fn assert_same_tree(before: &Tree, after: &Tree) {
-    let names = |t: &Tree| t.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(before), names(after), "files were added or removed");
-    for (path, (bytes, mtime)) in before {
-        let (after_bytes, after_mtime) = &after[path];
-        assert!(bytes == after_bytes, "{path} changed");
-        assert_eq!(mtime, after_mtime, "{path} was rewritten");
-    }
-}
