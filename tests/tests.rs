@@ -5,7 +5,6 @@
 mod tools;
 mod util;
 
-mod builtin_targets;
 mod cases;
 mod cross_language;
 mod digests;

@@ -89,12 +89,6 @@ impl Project {
         self.write(rel, &format!("{old}{content}"));
     }
 
-    pub fn replace(&self, rel: &str, from: &str, to: &str) {
-        let old = self.read(rel);
-        assert!(old.contains(from), "{rel} does not contain {from:?}");
-        self.write(rel, &old.replacen(from, to, 1));
-    }
-
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path().join(rel))
             .unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
