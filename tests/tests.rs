@@ -8,5 +8,6 @@ mod util;
 mod cases;
 mod cross_language;
 mod digests;
+mod repository;
 mod targets;
 mod watch;
