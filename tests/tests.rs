@@ -1,15 +1,13 @@
-//! Black-box tests of the `ggen` binary, one module per topic.
+//! Black-box tests of the `ggen` binary: the golden case folders of
+//! tests/cases/ (one test, `cases`), and in modules what a folder cannot
+//! hold.
 
 mod tools;
 mod util;
 
-mod builtin_targets;
+mod cases;
 mod cross_language;
-mod defaults;
-mod errors;
-mod init;
-mod overrides;
-mod sync;
+mod digests;
+mod repository;
 mod targets;
-mod verify;
 mod watch;

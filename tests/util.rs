@@ -57,22 +57,12 @@ impl Project {
         p
     }
 
-    /// The small fixture project: the built-in jobs vocabulary (target
-    /// `jobs`), the seed specification, and two tiny rules of its own
-    /// (tests/fixtures/mini).
+    /// The small project most cases start from (tests/cases/_bases/mini):
+    /// what `ggen init --name mini` writes, with the built-in jobs
+    /// vocabulary as its only target and two tiny rules of its own.
     pub fn mini() -> Self {
-        let p = Project::init(Lang::Erlang, "mini");
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
-        copy_dir(&fixture.join("t"), &p.path().join("t"));
-        let rules = std::fs::read_to_string(fixture.join("rules.toml")).unwrap();
-        let manifest = ggen::init::manifest_text(
-            "mini",
-            &[ggen::init::Target {
-                name: "jobs",
-                dir: "",
-            }],
-        );
-        p.write("ggen.toml", &format!("{manifest}{rules}"));
+        let p = Project::empty();
+        copy_dir(&Path::new(CASES).join("_bases/mini"), p.path());
         p
     }
 
@@ -99,12 +89,6 @@ impl Project {
         self.write(rel, &format!("{old}{content}"));
     }
 
-    pub fn replace(&self, rel: &str, from: &str, to: &str) {
-        let old = self.read(rel);
-        assert!(old.contains(from), "{rel} does not contain {from:?}");
-        self.write(rel, &old.replacen(from, to, 1));
-    }
-
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path().join(rel))
             .unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
@@ -121,23 +105,35 @@ impl Project {
 
     /// Every file below the project, with bytes and mtime.
     pub fn tree(&self) -> Tree {
-        let mut tree = Tree::new();
-        for entry in walkdir::WalkDir::new(self.path()).sort_by_file_name() {
-            let entry = entry.unwrap();
-            if entry.file_type().is_file() {
-                let rel = entry.path().strip_prefix(self.path()).unwrap();
-                let meta = entry.metadata().unwrap();
-                tree.insert(
-                    rel.to_string_lossy().into_owned(),
-                    (
-                        std::fs::read(entry.path()).unwrap(),
-                        meta.modified().unwrap(),
-                    ),
-                );
-            }
-        }
-        tree
+        tree(self.path())
     }
+}
+
+/// The golden case folders (tests/cases/README.md).
+pub const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
+
+/// Every file below `root` (none if it does not exist), with bytes and
+/// mtime; symbolic links are not followed.
+pub fn tree(root: &Path) -> Tree {
+    let mut tree = Tree::new();
+    if !root.exists() {
+        return tree;
+    }
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(root).unwrap();
+            let meta = entry.metadata().unwrap();
+            tree.insert(
+                rel.to_string_lossy().into_owned(),
+                (
+                    std::fs::read(entry.path()).unwrap(),
+                    meta.modified().unwrap(),
+                ),
+            );
+        }
+    }
+    tree
 }
 
 /// Runs the real binary in `dir`.
@@ -168,17 +164,5 @@ pub fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
-    }
-}
-
-/// Asserts two trees hold the same files with the same bytes and mtimes.
-#[track_caller]
-pub fn assert_same_tree(before: &Tree, after: &Tree) {
-    let names = |t: &Tree| t.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(before), names(after), "files were added or removed");
-    for (path, (bytes, mtime)) in before {
-        let (after_bytes, after_mtime) = &after[path];
-        assert!(bytes == after_bytes, "{path} changed");
-        assert_eq!(mtime, after_mtime, "{path} was rewritten");
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{Project, binary};
 
+// Not a folder: ggen keeps running while the test edits files, then gets SIGINT.
 #[test]
 fn watch_resyncs_on_change_and_stops_on_interrupt() {
     let p = Project::mini();
