@@ -7,6 +7,7 @@ mod util;
 
 mod cases;
 mod cross_language;
+mod diagrams;
 mod digests;
 mod repository;
 mod targets;
