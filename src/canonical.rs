@@ -1,11 +1,12 @@
-//! μ₄ Canonicalize: LF line endings, no trailing whitespace, exactly one
-//! final newline; output paths normalized, kept inside the output folder, and
+//! μ₄ Canonicalize: the generated-file header, LF line endings, no trailing
+//! whitespace, exactly one final newline; output paths normalized, kept inside the output folder, and
 //! unique.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ggen_dir;
+use crate::header;
 use crate::inputs::sha256_hex;
 use crate::manifest::Manifest;
 use crate::paths::{self, PathProblem};
@@ -38,7 +39,7 @@ pub fn canonical_text(text: &str) -> String {
     out
 }
 
-/// Runs μ₄: canonical texts, checked paths, sorted by path. `inputs` are
+/// Runs μ₄: canonical texts (each with its generated-file header), checked paths, sorted by path. `inputs` are
 /// the manifest-relative paths of every input, which no output may replace.
 pub fn canonicalize(
     manifest: &Manifest,
@@ -129,7 +130,14 @@ pub fn canonicalize(
             )
             .with_help("make output_file depend on the row (for example `src/{{ name }}.erl`) so each file has its own path"));
         }
-        let text = canonical_text(&r.text);
+        let text = match header::comment_syntax(&path) {
+            Some(comment) if rule.header => canonical_text(&header::prepend(
+                &r.text,
+                comment,
+                &header::lines(manifest, &rule.name),
+            )),
+            _ => canonical_text(&r.text),
+        };
         let bytes = text.into_bytes();
         let output = Output {
             sha256: sha256_hex(&bytes),

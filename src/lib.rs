@@ -13,6 +13,7 @@ pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod ggen_dir;
+pub mod header;
 pub mod init;
 pub mod inputs;
 pub mod manifest;

@@ -196,6 +196,7 @@ impl<'a> Checker<'a> {
                 output_file_span,
                 for_each: rule.for_each,
                 skip_empty: rule.skip_empty,
+                header: rule.header,
             });
         }
         Ok(Generation {
@@ -263,6 +264,7 @@ impl<'a> Checker<'a> {
                     .as_ref()
                     .map(|p| self.input_path(p))
                     .transpose()?,
+                header: target.header,
             });
         }
         Ok(targets)

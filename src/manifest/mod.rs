@@ -54,6 +54,8 @@ pub struct TargetRef {
     pub output_dir: String,
     /// A target folder in the project (an ejected target), instead of the built-in one.
     pub path: Option<FileRef>,
+    /// Its files start with the generated-file header.
+    pub header: bool,
 }
 
 /// `[project]`.
@@ -207,6 +209,9 @@ pub struct GenerationRule {
     pub for_each: ForEach,
     /// No file when the main query has no rows.
     pub skip_empty: bool,
+    /// Its files start with the generated-file header (where their
+    /// language has comments; see [`crate::header`]).
+    pub header: bool,
 }
 
 /// Reads and checks the manifest at `file`.

@@ -30,6 +30,8 @@ pub(super) struct RawTarget {
     pub(super) name: Spanned<String>,
     pub(super) output_dir: Option<Spanned<String>>,
     pub(super) path: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    pub(super) header: bool,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +129,12 @@ pub(super) struct RawGenerationRule {
     pub(super) for_each: ForEach,
     #[serde(default)]
     pub(super) skip_empty: bool,
+    #[serde(default = "yes")]
+    pub(super) header: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_for_each() -> ForEach {

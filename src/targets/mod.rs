@@ -175,6 +175,7 @@ pub fn expand(manifest: &mut Manifest) -> Result<Vec<Override>> {
                 output_file_span: target.span.clone(),
                 for_each: ForEach::Query,
                 skip_empty: false,
+                header: target.header,
             });
         }
     }
