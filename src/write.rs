@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Diagnostic, Error, ErrorKind, Location, Result, display_path};
+use crate::error::{Check, Diagnostic, Error, ErrorKind, Location, Result, display_path};
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
 use crate::manifest::Manifest;
@@ -93,6 +93,7 @@ fn refuse_hand_edits(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()
                     "move your change into the ontology or the templates, or run `ggen sync --force` to replace the file"
                         .into(),
                 ),
+                check: Some(Check::HandEdit),
             }
         })
         .collect();
