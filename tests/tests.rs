@@ -9,5 +9,6 @@ mod cases;
 mod cross_language;
 mod digests;
 mod repository;
+mod sarif;
 mod targets;
 mod watch;
