@@ -5,6 +5,7 @@
 mod tools;
 mod util;
 
+mod action;
 mod cases;
 mod cross_language;
 mod digests;
