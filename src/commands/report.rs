@@ -126,10 +126,12 @@ impl<'a> Report<'a> {
             Format::Github | Format::Sarif => self.ci(&Outcome {
                 command: Mode::ValidateOnly.command(),
                 findings: Vec::new(),
-                summary: Some(format!(
-                    "Valid: {} quads, {} rows, every template parses.",
-                    stats.quads, stats.rows
-                )),
+                summary: (self.verbosity != Verbosity::Quiet).then(|| {
+                    format!(
+                        "Valid: {} quads, {} rows, every template parses.",
+                        stats.quads, stats.rows
+                    )
+                }),
                 exit_code: 0,
             }),
         }
@@ -140,10 +142,11 @@ impl<'a> Report<'a> {
         match self.format {
             Format::Github | Format::Sarif => {
                 let shown = |p: &str| manifest.shown(p);
+                let quiet = self.verbosity == Verbosity::Quiet;
                 self.ci(&Outcome {
                     command: mode.command(),
                     findings: ci::plan_findings(plan, mode == Mode::Check, &shown),
-                    summary: Some(plan_summary(mode, plan)),
+                    summary: (!quiet).then(|| plan_summary(mode, plan)),
                     exit_code: code,
                 });
             }

@@ -1,7 +1,7 @@
 //! `--format github`: one workflow command per finding on stdout
 //! (`::error file=…,line=…,col=…,endColumn=…,title=…::message`), which a
 //! GitHub Actions runner turns into an annotation on the file; a run that
-//! found nothing prints one `::notice` with its summary.
+//! found no error prints one `::notice` with its summary (none with `-q`).
 //!
 //! Escaping is the runner's (`ActionCommand` in actions/runner, and
 //! `escapeData`/`escapeProperty` in actions/toolkit): `%`, CR and LF in the
