@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::tools::have;
 use crate::util::CASES;
 
 /// The validator .ci/run installs.
@@ -22,7 +21,12 @@ const MULTITOOL: &str = "tools/sarif/node_modules/@microsoft/sarif-multitool-lin
 #[test]
 fn golden_sarif_logs_pass_the_sarif_multitool() {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join(MULTITOOL);
-    if !have(&tool.to_string_lossy(), &["--version"]) {
+    if !tool.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{MULTITOOL} is not installed, and CI=true: install it (see .ci/run)"
+        );
+        eprintln!("SKIPPED: the SARIF Multitool is not installed (npm ci --prefix tools/sarif)");
         return;
     }
     let logs = sarif_outputs();
