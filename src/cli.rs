@@ -48,6 +48,11 @@ pub enum Format {
     Text,
     /// One JSON document on stdout.
     Json,
+    /// GitHub Actions workflow commands: an annotation per problem, paths
+    /// relative to $GITHUB_WORKSPACE (else the current folder).
+    Github,
+    /// One SARIF 2.1.0 log on stdout, paths as for github.
+    Sarif,
 }
 
 /// `ggen sync`.
@@ -172,6 +177,8 @@ impl From<Format> for commands::Format {
         match format {
             Format::Text => commands::Format::Text,
             Format::Json => commands::Format::Json,
+            Format::Github => commands::Format::Github,
+            Format::Sarif => commands::Format::Sarif,
         }
     }
 }
@@ -203,6 +210,7 @@ impl SyncArgs {
             rules: self.rules.clone(),
             format: self.format.into(),
             verbosity,
+            workspace: workspace(),
         }
     }
 }
@@ -214,8 +222,16 @@ impl VerifyArgs {
             manifest: self.manifest.clone(),
             receipt: self.receipt.clone(),
             format: self.format.into(),
+            workspace: workspace(),
         }
     }
+}
+
+/// Where GitHub resolves annotation paths: `GITHUB_WORKSPACE`, when set.
+fn workspace() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|w| !w.is_empty())
+        .map(PathBuf::from)
 }
 
 impl InitArgs {

@@ -8,6 +8,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+mod check;
+
+pub use check::Check;
+
 /// What went wrong, in the terms of the exit codes of `ggen sync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +140,26 @@ pub struct Diagnostic {
     /// How to fix it, when we can tell.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Which check found it, when the error's kind does not say enough.
+    #[serde(skip)]
+    pub check: Option<Check>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with a message and nothing else.
+    pub fn new(message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            location: None,
+            help: None,
+            check: None,
+        }
+    }
+
+    /// The check that found it, as named or as the error's kind implies.
+    pub fn check_in(&self, kind: ErrorKind) -> Check {
+        self.check.unwrap_or(Check::of_kind(kind))
+    }
 }
 
 /// A failure of a ggen command.
@@ -155,11 +179,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            diagnostics: vec![Diagnostic {
-                message: message.into(),
-                location: None,
-                help: None,
-            }],
+            diagnostics: vec![Diagnostic::new(message)],
         }
     }
 
@@ -197,6 +217,14 @@ impl Error {
     /// Sets the help line of the (first) diagnostic.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.diagnostics[0].help = Some(help.into());
+        self
+    }
+
+    /// Names the check of every diagnostic.
+    pub fn with_check(mut self, check: Check) -> Self {
+        for d in &mut self.diagnostics {
+            d.check = Some(check);
+        }
         self
     }
 

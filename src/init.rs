@@ -154,6 +154,7 @@ pub fn init(dir: &Path, lang: Lang, name: Option<&str>) -> Result<Created> {
             ),
             location: None,
             help: None,
+            check: None,
         })
         .collect();
     if !existing.is_empty() {

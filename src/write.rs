@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Diagnostic, Error, ErrorKind, Location, Result, display_path};
+use crate::error::{Check, Diagnostic, Error, ErrorKind, Location, Result, display_path};
 use crate::ggen_dir;
 use crate::header;
 use crate::inputs::sha256_hex;
@@ -109,6 +109,7 @@ fn refuse_hand_edits(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()
                 message,
                 location: Some(location),
                 help: Some(help.into()),
+                check: Some(Check::HandEdit),
             }
         })
         .collect();

@@ -40,6 +40,9 @@ struct Step {
     pid: Option<String>,
     /// Where ggen runs, relative to the project.
     cwd: String,
+    /// Environment variables for ggen (`{tmp}` allowed); `GITHUB_WORKSPACE`
+    /// is unset unless named here.
+    env: BTreeMap<String, String>,
     args: Vec<String>,
     exit: i32,
     /// Compare stdout and stderr with `NAME.stdout` and `NAME.stderr`.
@@ -129,10 +132,13 @@ fn run(dir: &Path) -> Result<Golden, String> {
             std::thread::sleep(std::time::Duration::from_millis(20));
             tree(&project)
         });
+        let tmp = root.path().to_string_lossy();
         let run = Command::new(binary())
             .args(&step.args)
             .current_dir(project.join(&step.cwd))
             .env_remove("RUST_BACKTRACE")
+            .env_remove("GITHUB_WORKSPACE")
+            .envs(step.env.iter().map(|(k, v)| (k, v.replace("{tmp}", &tmp))))
             .output()
             .unwrap();
         let text = |bytes| String::from_utf8(bytes).map_err(|_| format!("{at}: not UTF-8"));

@@ -5,10 +5,12 @@
 mod tools;
 mod util;
 
+mod action;
 mod cases;
 mod cross_language;
 mod diagrams;
 mod digests;
 mod repository;
+mod sarif;
 mod targets;
 mod watch;

@@ -3,6 +3,7 @@
 //! command line into them), print through a [`report::Report`] and return
 //! the exit code.
 
+pub mod ci;
 mod eject;
 mod init;
 mod report;
@@ -23,6 +24,17 @@ pub enum Format {
     Text,
     /// One JSON document on stdout.
     Json,
+    /// GitHub Actions workflow commands: an annotation per finding.
+    Github,
+    /// One SARIF 2.1.0 log on stdout.
+    Sarif,
+}
+
+impl Format {
+    /// GitHub or SARIF: what [`ci`] prints.
+    pub fn is_ci(self) -> bool {
+        matches!(self, Format::Github | Format::Sarif)
+    }
 }
 
 /// How much text a sync prints.
@@ -60,6 +72,14 @@ impl Mode {
         }
     }
 
+    /// The command as typed after `ggen`, for CI reports.
+    pub fn command(self) -> String {
+        match self {
+            Mode::Write => "sync".into(),
+            mode => format!("sync --{}", mode.name()),
+        }
+    }
+
     /// Whether the mode writes to the disk.
     pub fn writes(self) -> bool {
         self == Mode::Write
@@ -79,10 +99,13 @@ pub struct SyncOptions {
     pub force: bool,
     /// Only these generation rules (all when empty).
     pub rules: Vec<String>,
-    /// Text or JSON.
+    /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// How much text.
     pub verbosity: Verbosity,
+    /// The folder GitHub and SARIF paths are relative to (the binary
+    /// passes `GITHUB_WORKSPACE`); the current folder when `None`.
+    pub workspace: Option<PathBuf>,
 }
 
 /// `ggen verify`.
@@ -92,8 +115,11 @@ pub struct VerifyOptions {
     pub manifest: PathBuf,
     /// The receipt, when not the project's own.
     pub receipt: Option<PathBuf>,
-    /// Text or JSON.
+    /// Text, JSON, GitHub or SARIF.
     pub format: Format,
+    /// The folder GitHub and SARIF paths are relative to (the binary
+    /// passes `GITHUB_WORKSPACE`); the current folder when `None`.
+    pub workspace: Option<PathBuf>,
 }
 
 /// `ggen eject`.

@@ -1,15 +1,18 @@
 //! What a command prints: stage lines as stages finish, then the plan (or
-//! the error) as text for people or as one JSON document.
+//! the error) as text for people, as one JSON document, or in a CI format
+//! (GitHub annotations, SARIF; see [`ci`]).
 
 use std::io::Write;
 
 use serde_json::json;
 
+use super::ci::{self, Outcome, Paths};
 use super::{Format, Mode, Verbosity};
 use crate::check;
 use crate::error::Error;
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
+use crate::manifest::Manifest;
 use crate::plan::{Action, Plan, Stage, Stats};
 
 /// Where and how a command reports.
@@ -23,6 +26,7 @@ pub struct Report<'a> {
     /// Errors, in text format.
     pub err: &'a mut dyn Write,
     done: Vec<Stage>,
+    paths: Paths,
 }
 
 impl<'a> Report<'a> {
@@ -39,7 +43,19 @@ impl<'a> Report<'a> {
             out,
             err,
             done: Vec::new(),
+            paths: Paths::default(),
         }
+    }
+
+    /// GitHub and SARIF paths relative to `workspace` instead of the current folder.
+    pub fn with_workspace(mut self, workspace: Option<&std::path::Path>) -> Self {
+        self.paths = Paths::new(workspace);
+        self
+    }
+
+    /// A command's outcome in the CI format of this report.
+    pub fn ci(&mut self, outcome: &Outcome) {
+        ci::print(self.out, self.format, outcome, &self.paths);
     }
 
     fn text(&self) -> bool {
@@ -83,6 +99,7 @@ impl<'a> Report<'a> {
                 };
                 self.json(&doc);
             }
+            Format::Github | Format::Sarif => self.ci(&Outcome::failed(mode.command(), e)),
         }
         code
     }
@@ -106,12 +123,33 @@ impl<'a> Report<'a> {
                 });
                 self.json(&doc);
             }
+            Format::Github | Format::Sarif => self.ci(&Outcome {
+                command: Mode::ValidateOnly.command(),
+                findings: Vec::new(),
+                summary: (self.verbosity != Verbosity::Quiet).then(|| {
+                    format!(
+                        "Valid: {} quads, {} rows, every template parses.",
+                        stats.quads, stats.rows
+                    )
+                }),
+                exit_code: 0,
+            }),
         }
     }
 
     /// A sync's plan, applied or not, with its exit code.
-    pub fn plan(&mut self, mode: Mode, plan: &Plan, code: u8) {
+    pub fn plan(&mut self, manifest: &Manifest, mode: Mode, plan: &Plan, code: u8) {
         match self.format {
+            Format::Github | Format::Sarif => {
+                let shown = |p: &str| manifest.shown(p);
+                let quiet = self.verbosity == Verbosity::Quiet;
+                self.ci(&Outcome {
+                    command: mode.command(),
+                    findings: ci::plan_findings(plan, mode == Mode::Check, &shown),
+                    summary: (!quiet).then(|| plan_summary(mode, plan)),
+                    exit_code: code,
+                });
+            }
             Format::Json => {
                 let doc = plan_json(mode, plan, code, &[]);
                 self.json(&doc);
@@ -145,6 +183,7 @@ impl<'a> Report<'a> {
             Format::Json => self.json(&json!({
                 "command": command, "status": "error", "exit_code": code, "errors": e.to_json(),
             })),
+            Format::Github | Format::Sarif => self.ci(&Outcome::failed(command, e)),
         }
         code
     }
@@ -288,6 +327,30 @@ fn print_plan(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
         } else {
             let _ = writeln!(out, "Up to date.");
         }
+    }
+}
+
+/// A plan in one line, for the CI formats.
+fn plan_summary(mode: Mode, plan: &Plan) -> String {
+    let count = |a: Action| plan.with_action(a).count();
+    let (created, updated, removed) = (
+        count(Action::Created),
+        count(Action::Updated),
+        count(Action::Removed),
+    );
+    let (unchanged, kept) = (count(Action::Unchanged), count(Action::Kept));
+    let kept = match kept {
+        0 => String::new(),
+        n => format!(", {n} kept (edited by hand)"),
+    };
+    match mode {
+        Mode::Check => format!("Up to date: {unchanged} unchanged{kept}."),
+        Mode::DryRun => format!(
+            "Would create {created}, update {updated}, remove {removed}; {unchanged} unchanged{kept}."
+        ),
+        _ => format!(
+            "{created} created, {updated} updated, {removed} removed, {unchanged} unchanged{kept}."
+        ),
     }
 }
 

@@ -17,7 +17,8 @@ use crate::write;
 
 /// Runs a sync; returns its exit code.
 pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let mut report = Report::new(options.format, options.verbosity, out, err);
+    let mut report = Report::new(options.format, options.verbosity, out, err)
+        .with_workspace(options.workspace.as_deref());
     let mode = options.mode;
     let (manifest, overrides) = match targets::load(&options.manifest) {
         Ok(project) => (project.manifest, project.overrides),
@@ -70,7 +71,7 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
         return report.sync_failed(mode, &e, Some(&plan));
     }
     let code = u8::from(drift);
-    report.plan(mode, &plan, code);
+    report.plan(&manifest, mode, &plan, code);
     report.overrides(&overrides);
     code
 }

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
+use super::ci::{self, Outcome};
 use super::report::Report;
 use super::{Format, Verbosity, VerifyOptions};
 use crate::check;
@@ -11,7 +12,8 @@ use crate::ggen_dir;
 
 /// `ggen verify`.
 pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let mut report = Report::new(args.format, Verbosity::Normal, out, err);
+    let mut report = Report::new(args.format, Verbosity::Normal, out, err)
+        .with_workspace(args.workspace.as_deref());
     let root = match args.manifest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -23,7 +25,20 @@ pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) ->
     match check::verify(&root, &receipt) {
         Ok(v) => {
             let code = u8::from(!v.mismatches.is_empty());
+            let shown_receipt = crate::error::display_path(&receipt);
             match args.format {
+                Format::Github | Format::Sarif => {
+                    let shown = |p: &str| crate::error::display_path(&root.join(p));
+                    report.ci(&Outcome {
+                        command: "verify".into(),
+                        findings: ci::mismatch_findings(&v.mismatches, &shown_receipt, &shown),
+                        summary: Some(format!(
+                            "Verified {} outputs and {} inputs against {shown_receipt}.",
+                            v.outputs, v.inputs
+                        )),
+                        exit_code: code,
+                    });
+                }
                 Format::Json => report.json(&json!({
                     "command": "verify",
                     "status": if code == 0 { "ok" } else { "drift" },

@@ -8,7 +8,7 @@ use oxigraph::store::Store;
 use oxttl::{NTriplesParser, TurtleParser, TurtleSyntaxError};
 
 use super::{first_release, store_error};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Check, Error, ErrorKind, Result};
 use crate::inputs::{Inputs, Text};
 use crate::manifest::{Manifest, Source};
 use crate::sparql::STANDARD_PREFIXES;
@@ -122,6 +122,7 @@ pub fn parse_file(
                             text.whole(),
                             format!("RDF/XML syntax error: {e}"),
                         )
+                        .with_check(Check::RdfSyntax)
                     })
                 })
                 .collect()
@@ -226,5 +227,5 @@ fn turtle_error(text: &Text, e: &TurtleSyntaxError) -> Error {
     if let Some(loc) = diagnostics[0].location.take() {
         diagnostics[0].location = Some(loc.with_width(width.min(60)));
     }
-    Error { kind, diagnostics }
+    Error { kind, diagnostics }.with_check(Check::RdfSyntax)
 }

@@ -117,6 +117,7 @@ pub fn shape_error(manifest: &Manifest, loaded: &[Loaded], store: &Store, e: Sha
             location,
             message: e.to_string(),
             help: None,
+            check: None,
         }],
     )
 }

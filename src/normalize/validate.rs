@@ -8,7 +8,7 @@ use oxigraph::store::Store;
 
 use super::load::Loaded;
 use super::origins::{Origins, shape_error};
-use crate::error::{Diagnostic, Error, ErrorKind, Result};
+use crate::error::{Check, Diagnostic, Error, ErrorKind, Result};
 use crate::inputs::Inputs;
 use crate::manifest::Manifest;
 use crate::shacl::Shapes;
@@ -37,14 +37,16 @@ pub fn validate(
     let run_check = |(query, message): &(crate::sparql::Query, MessageTemplate)| {
         let mut found = Vec::new();
         match engine.run(query, store)? {
-            QueryResults::Boolean(true) => {
-                found.push((message.render(&Row::default())?, Vec::new()))
-            }
+            QueryResults::Boolean(true) => found.push((
+                Check::ValidationRule,
+                message.render(&Row::default())?,
+                Vec::new(),
+            )),
             QueryResults::Boolean(false) => {}
             QueryResults::Solutions(solutions) => {
                 let (rows, terms) = rows_with_terms(query, solutions)?;
                 for (row, terms) in rows.iter().zip(terms) {
-                    found.push((message.render(row)?, terms));
+                    found.push((Check::ValidationRule, message.render(row)?, terms));
                 }
             }
             QueryResults::Graph(_) => unreachable!("validation queries are SELECT or ASK"),
@@ -52,11 +54,11 @@ pub fn validate(
         Ok(found)
     };
     let results = parallel_map(&checks, run_check);
-    let mut violations: Vec<(String, Vec<Term>)> = shapes
+    let mut violations: Vec<(Check, String, Vec<Term>)> = shapes
         .validate(store)
         .map_err(|e| shape_error(manifest, loaded, store, e))?
         .into_iter()
-        .map(|v| (v.message, v.terms))
+        .map(|v| (Check::Shacl(v.component), v.message, v.terms))
         .collect();
     for result in results {
         violations.extend(result?);
@@ -68,10 +70,11 @@ pub fn validate(
     let origins = Origins::new(manifest, loaded)?;
     let diagnostics = violations
         .into_iter()
-        .map(|(message, terms)| Diagnostic {
+        .map(|(check, message, terms)| Diagnostic {
             location: origins.locate(&terms),
             message,
             help: None,
+            check: Some(check),
         })
         .collect();
     Err(Error::many(ErrorKind::Ontology, diagnostics))
