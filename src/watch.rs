@@ -30,7 +30,8 @@ enum Signal {
     Stop,
 }
 
-/// Runs the watch loop; returns the exit code (0 after Ctrl-C).
+/// Runs the watch loop; returns the exit code (0 after Ctrl-C, 141 once
+/// `out`'s reader has gone).
 pub fn watch(args: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let (tx, rx) = mpsc::channel();
     let stop = tx.clone();
@@ -69,12 +70,16 @@ pub fn watch(args: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8
         }
         let synced = inputs.digests();
         commands::sync(args, out, err);
-        let _ = writeln!(
+        let told = writeln!(
             out,
             "\nWatching {} inputs for changes (Ctrl-C to stop)...",
             synced.len()
-        );
-        let _ = out.flush();
+        )
+        .and_then(|()| out.flush());
+        // Nobody reads the watch any more (`ggen sync --watch | head`).
+        if commands::is_broken_pipe(&told) {
+            return commands::EXIT_BROKEN_PIPE;
+        }
         // Wait for a burst of changes to the inputs that leaves their bytes
         // other than those synced.
         loop {

@@ -8,6 +8,7 @@ mod util;
 mod cases;
 mod cross_language;
 mod digests;
+mod pipes;
 mod repository;
 mod targets;
 mod watch;

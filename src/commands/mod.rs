@@ -5,6 +5,7 @@
 
 mod eject;
 mod init;
+mod output;
 mod report;
 mod sync;
 mod verify;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 pub use eject::eject;
 pub use init::init;
+pub use output::{EXIT_BROKEN_PIPE, Output, is_broken_pipe};
 pub use sync::sync;
 pub use verify::verify;
 
