@@ -47,7 +47,8 @@ pub enum Mode {
     DryRun,
     /// Like a dry run, and exit 1 with a diff if anything would change.
     Check,
-    /// μ₁, μ₂ and template parsing only.
+    /// μ₁–μ₄ in memory: every template rendered with the real rows; no
+    /// plan, nothing written.
     ValidateOnly,
 }
 

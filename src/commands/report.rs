@@ -91,10 +91,13 @@ impl<'a> Report<'a> {
     pub fn validated(&mut self, stats: &Stats) {
         match self.format {
             Format::Text if self.verbosity != Verbosity::Quiet => {
+                let files: usize = stats.files_per_rule.values().sum();
                 let _ = writeln!(
                     self.out,
-                    "\nValid: {} quads, {} rows, every template parses.",
-                    stats.quads, stats.rows
+                    "\nValid: {} quads, {} rows, {files} {} rendered; nothing written.",
+                    stats.quads,
+                    stats.rows,
+                    plural(files)
                 );
             }
             Format::Text => {}
@@ -102,7 +105,7 @@ impl<'a> Report<'a> {
                 let doc = json!({
                     "command": "sync", "mode": Mode::ValidateOnly.name(), "status": "ok", "exit_code": 0,
                     "graph": { "sha256": stats.graph_digest, "quads": stats.quads },
-                    "rows": stats.rows, "files": [], "errors": [],
+                    "rows": stats.rows, "rules": stats.files_per_rule, "files": [], "errors": [],
                 });
                 self.json(&doc);
             }
