@@ -76,22 +76,7 @@ pub fn parse_file(
     let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     match extension.as_deref() {
         Some("ttl" | "turtle") => {
-            let mut parser = TurtleParser::new();
-            for (p, iri) in STANDARD_PREFIXES {
-                parser = parser
-                    .with_prefix(*p, *iri)
-                    .map_err(|e| prefix_error(p, &e))?;
-            }
-            for (p, iri) in &manifest.ontology.prefixes {
-                parser = parser
-                    .with_prefix(p, iri)
-                    .map_err(|e| prefix_error(p, &e))?;
-            }
-            if let Some(base) = &manifest.ontology.base_iri {
-                parser = parser
-                    .with_base_iri(base)
-                    .map_err(|e| prefix_error("base", &e))?;
-            }
+            let parser = turtle_parser(manifest)?;
             if with_lines {
                 parse_by_line(parser.low_level(), text)
             } else {
@@ -132,6 +117,54 @@ pub fn parse_file(
             "ggen cannot tell the RDF syntax of this file from its extension",
         )
         .with_help("name Turtle files *.ttl, N-Triples *.nt, RDF/XML *.rdf or *.owl")),
+    }
+}
+
+/// A Turtle parser that knows the standard prefixes and the manifest's
+/// prefixes and base IRI.
+fn turtle_parser(manifest: &Manifest) -> Result<TurtleParser> {
+    let mut parser = TurtleParser::new();
+    for (p, iri) in STANDARD_PREFIXES {
+        parser = parser
+            .with_prefix(*p, *iri)
+            .map_err(|e| prefix_error(p, &e))?;
+    }
+    for (p, iri) in &manifest.ontology.prefixes {
+        parser = parser
+            .with_prefix(p, iri)
+            .map_err(|e| prefix_error(p, &e))?;
+    }
+    if let Some(base) = &manifest.ontology.base_iri {
+        parser = parser
+            .with_base_iri(base)
+            .map_err(|e| prefix_error("base", &e))?;
+    }
+    Ok(parser)
+}
+
+/// A Turtle parser for snippets of the file `path` (a property and a value
+/// taken from one of its lines): it knows the prefixes and base IRI the
+/// file declares. `None` for a file that is not Turtle or N-Triples, or
+/// does not parse.
+pub fn snippet_parser(manifest: &Manifest, path: &str, text: &Text) -> Option<TurtleParser> {
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let mut parser = turtle_parser(manifest).ok()?;
+    match extension.as_deref() {
+        Some("ttl" | "turtle") => {
+            let mut file = parser.clone().for_slice(text.body.as_bytes());
+            for triple in file.by_ref() {
+                triple.ok()?;
+            }
+            for (name, iri) in file.prefixes() {
+                parser = parser.with_prefix(name, iri).ok()?;
+            }
+            if let Some(base) = file.base_iri() {
+                parser = parser.with_base_iri(base).ok()?;
+            }
+            Some(parser)
+        }
+        Some("nt") => Some(parser),
+        _ => None,
     }
 }
 
