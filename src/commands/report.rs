@@ -48,9 +48,18 @@ impl<'a> Report<'a> {
 
     /// A stage has finished: its line, with a check mark.
     pub fn stage_done(&mut self, stage: Stage) {
+        self.stage_line(stage, "");
+    }
+
+    /// A stage has finished: its line, with a check mark and a note.
+    pub fn stage_done_with(&mut self, stage: Stage, note: &str) {
+        self.stage_line(stage, &format!(" {note}"));
+    }
+
+    fn stage_line(&mut self, stage: Stage, note: &str) {
         self.done.push(stage);
         if self.text() {
-            let _ = writeln!(self.out, "{} ✓", stage.label());
+            let _ = writeln!(self.out, "{} ✓{note}", stage.label());
             let _ = self.out.flush();
         }
     }
