@@ -12,9 +12,15 @@ mod cli;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // --help, --version and usage errors, printed by clap.
-        Err(e) if is_broken_pipe(&e.print()) => return ExitCode::from(EXIT_BROKEN_PIPE),
-        Err(e) => return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+        // --help and --version (exit 0), usage errors (2), printed by clap.
+        Err(e) => {
+            let printed = e.print();
+            let code = u8::try_from(e.exit_code()).unwrap_or(2);
+            if code == 0 && is_broken_pipe(&printed) {
+                return ExitCode::from(EXIT_BROKEN_PIPE);
+            }
+            return ExitCode::from(code);
+        }
     };
     let mut out = Output::new(std::io::stdout().lock());
     let mut err = Output::new(std::io::stderr().lock());

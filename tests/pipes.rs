@@ -104,6 +104,17 @@ fn closed_stdout_keeps_a_failure_code() {
     let (code, stderr) = finish(child, &["sync"]);
     assert_eq!(code, Some(3), "stderr:\n{stderr}");
     assert!(stderr.contains("bogus"), "stderr:\n{stderr}");
+    // A usage error whose message finds stderr closed too.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(binary())
+        .args(["sync", "--bogus"])
+        .current_dir(p.path())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
 }
 
 /// `ggen … | head -1`: the reader takes one line and goes, at whatever
