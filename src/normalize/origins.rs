@@ -11,7 +11,7 @@ use oxigraph::store::Store;
 use oxttl::TurtleParser;
 
 use super::first_release::{self, SH_DEFAULT_VALUE, SH_PATH};
-use super::load::{Loaded, parse_file, snippet_parser};
+use super::load::{Loaded, parse_file};
 use super::written::written;
 use crate::error::{Diagnostic, Error, ErrorKind, Location, Result};
 use crate::inputs::Text;
@@ -42,14 +42,13 @@ impl Origins {
             snippets: Vec::new(),
         };
         for (index, file) in loaded.iter().enumerate() {
-            for (triple, line) in parse_file(manifest, &file.path, &file.text, true)? {
+            let parsed = parse_file(manifest, &file.path, &file.text, true)?;
+            for (triple, line) in parsed.triples {
                 origins.lines.entry(triple).or_insert((index, line));
             }
             origins.files.push(file.text.clone());
             origins.is_source.push(file.is_source);
-            origins
-                .snippets
-                .push(snippet_parser(manifest, &file.path, &file.text));
+            origins.snippets.push(parsed.snippets);
         }
         Ok(origins)
     }
