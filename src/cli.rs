@@ -82,7 +82,7 @@ pub struct SyncArgs {
     #[arg(long = "rule", value_name = "NAME")]
     pub rules: Vec<String>,
 
-    /// Stop after normalizing, extracting and parsing templates.
+    /// Render every template with the real rows, in memory, and write nothing.
     #[arg(long, alias = "validate_only", conflicts_with_all = ["dry_run", "check", "force"])]
     pub validate_only: bool,
 

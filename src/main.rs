@@ -5,15 +5,25 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use cli::{Cli, Command};
-use ggen::commands;
+use ggen::commands::{self, EXIT_BROKEN_PIPE, Output, is_broken_pipe};
 
 mod cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version (exit 0), usage errors (2), printed by clap.
+        Err(e) => {
+            let printed = e.print();
+            let code = u8::try_from(e.exit_code()).unwrap_or(2);
+            if code == 0 && is_broken_pipe(&printed) {
+                return ExitCode::from(EXIT_BROKEN_PIPE);
+            }
+            return ExitCode::from(code);
+        }
+    };
+    let mut out = Output::new(std::io::stdout().lock());
+    let mut err = Output::new(std::io::stderr().lock());
     let code = match &cli.command {
         Command::Sync(args) if args.watch => {
             ggen::watch::watch(&args.options(), &mut out, &mut err)
@@ -24,10 +34,19 @@ fn main() -> ExitCode {
         Command::Eject(args) => commands::eject(&args.options(), &mut out, &mut err),
         Command::Completions(args) => {
             use clap::CommandFactory as _;
-            clap_complete::generate(args.shell, &mut Cli::command(), "ggen", &mut out);
+            // clap_complete panics when a write fails: write the script
+            // to memory, then to stdout.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "ggen", &mut script);
+            let _ = out.write_all(&script);
             0
         }
     };
     let _ = out.flush();
+    // A reader that went away costs a command that succeeded its exit
+    // status; a failure keeps its own, whose message went to stderr.
+    if code == 0 && (out.broken() || err.broken()) {
+        return ExitCode::from(EXIT_BROKEN_PIPE);
+    }
     ExitCode::from(code)
 }

@@ -235,15 +235,17 @@ fn normalize_and_extract(
     })
 }
 
-/// μ₁, μ₂ and template parsing: `--validate-only`.
+/// μ₁–μ₄ in memory, the outputs' paths checked: `--validate-only`. Every
+/// selected rule is rendered against its real rows, so an error a sync
+/// would meet while rendering is met here; nothing is compared or written.
 pub fn validate(
     manifest: &Manifest,
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Stats> {
-    let mut extracted = normalize_and_extract(manifest, options, progress)?;
-    Templates::load(manifest, &mut extracted.inputs, &extracted.selected)?;
-    Ok(extracted.stats)
+    let extracted = normalize_and_extract(manifest, options, progress)?;
+    let (_, _, stats) = render_and_canonicalize(manifest, extracted, progress)?;
+    Ok(stats)
 }
 
 /// Runs the five stages and compares the result with the disk.
@@ -252,12 +254,27 @@ pub fn plan(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Plan> {
+    let extracted = normalize_and_extract(manifest, options, progress)?;
+    let selected = extracted.selected.clone();
+    let (outputs, inputs, stats) = render_and_canonicalize(manifest, extracted, progress)?;
+    let started = Instant::now();
+    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
+    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
+    Ok(plan)
+}
+
+/// μ₃ and μ₄: the selected rules' outputs, in memory.
+fn render_and_canonicalize(
+    manifest: &Manifest,
+    extracted: Extracted,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<(Vec<Output>, Inputs, Stats)> {
     let Extracted {
         selected,
         mut inputs,
         rows,
         mut stats,
-    } = normalize_and_extract(manifest, options, progress)?;
+    } = extracted;
 
     let started = Instant::now();
     let templates = Templates::load(manifest, &mut inputs, &selected)?;
@@ -275,11 +292,7 @@ pub fn plan(
     }
     stats.timings.push((Stage::Canonicalize, started.elapsed()));
     progress(Stage::Canonicalize);
-
-    let started = Instant::now();
-    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
-    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
-    Ok(plan)
+    Ok((outputs, inputs, stats))
 }
 
 /// μ₅ without writing: the new receipt, and each file's action against the

@@ -12,7 +12,7 @@ use crate::extract::RuleRows;
 use crate::inputs::{Inputs, Text, inline_text};
 use crate::manifest::{ForEach, Manifest, Source};
 use crate::sparql::Row;
-use crate::templating::{new_tera, tera_error};
+use crate::templating::{Site, new_tera, tera_error};
 
 /// One rendered output, before canonicalization.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ impl Templates {
                         continue;
                     }
                     out.push(self.render_one(
-                        (i, rule.copy),
+                        (i, rule.copy, &rule.name),
                         template,
                         path_template,
                         &base,
@@ -142,7 +142,7 @@ impl Templates {
                         context.extend(base.clone());
                         context.insert_value("row", value.clone());
                         out.push(self.render_one(
-                            (i, rule.copy),
+                            (i, rule.copy, &rule.name),
                             template,
                             path_template,
                             &context,
@@ -157,23 +157,24 @@ impl Templates {
 
     fn render_one(
         &self,
-        (rule, copy): (usize, bool),
+        (rule, copy, name): (usize, bool, &str),
         template: &str,
         path_template: &str,
         context: &Context,
         row: Option<usize>,
     ) -> Result<Rendered> {
+        let site = Some(Site { rule: name, row });
         let text = match self.texts.get(template) {
             Some(text) if copy => text.body.clone(),
             _ => self
                 .tera
                 .render(template, context)
-                .map_err(|e| tera_error(&self.texts, &e, row))?,
+                .map_err(|e| tera_error(&self.texts, &e, site))?,
         };
         let path = self
             .tera
             .render(path_template, context)
-            .map_err(|e| tera_error(&self.texts, &e, row))?;
+            .map_err(|e| tera_error(&self.texts, &e, site))?;
         Ok(Rendered {
             rule,
             path: path.trim().to_string(),

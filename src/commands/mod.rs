@@ -6,6 +6,7 @@
 pub mod ci;
 mod eject;
 mod init;
+mod output;
 mod report;
 mod sync;
 mod verify;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 
 pub use eject::eject;
 pub use init::init;
+pub use output::{EXIT_BROKEN_PIPE, Output, is_broken_pipe};
 pub use sync::sync;
 pub use verify::verify;
 
@@ -57,7 +59,8 @@ pub enum Mode {
     DryRun,
     /// Like a dry run, and exit 1 with a diff if anything would change.
     Check,
-    /// μ₁, μ₂ and template parsing only.
+    /// μ₁–μ₄ in memory: every template rendered with the real rows; no
+    /// plan, nothing written.
     ValidateOnly,
 }
 

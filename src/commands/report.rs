@@ -64,9 +64,18 @@ impl<'a> Report<'a> {
 
     /// A stage has finished: its line, with a check mark.
     pub fn stage_done(&mut self, stage: Stage) {
+        self.stage_line(stage, "");
+    }
+
+    /// A stage has finished: its line, with a check mark and a note.
+    pub fn stage_done_with(&mut self, stage: Stage, note: &str) {
+        self.stage_line(stage, &format!(" {note}"));
+    }
+
+    fn stage_line(&mut self, stage: Stage, note: &str) {
         self.done.push(stage);
         if self.text() {
-            let _ = writeln!(self.out, "{} ✓", stage.label());
+            let _ = writeln!(self.out, "{} ✓{note}", stage.label());
             let _ = self.out.flush();
         }
     }
@@ -108,10 +117,13 @@ impl<'a> Report<'a> {
     pub fn validated(&mut self, stats: &Stats) {
         match self.format {
             Format::Text if self.verbosity != Verbosity::Quiet => {
+                let files: usize = stats.files_per_rule.values().sum();
                 let _ = writeln!(
                     self.out,
-                    "\nValid: {} quads, {} rows, every template parses.",
-                    stats.quads, stats.rows
+                    "\nValid: {} quads, {} rows, {files} {} rendered; nothing written.",
+                    stats.quads,
+                    stats.rows,
+                    plural(files)
                 );
             }
             Format::Text => {}
@@ -119,7 +131,7 @@ impl<'a> Report<'a> {
                 let doc = json!({
                     "command": "sync", "mode": Mode::ValidateOnly.name(), "status": "ok", "exit_code": 0,
                     "graph": { "sha256": stats.graph_digest, "quads": stats.quads },
-                    "rows": stats.rows, "files": [], "errors": [],
+                    "rows": stats.rows, "rules": stats.files_per_rule, "files": [], "errors": [],
                 });
                 self.json(&doc);
             }

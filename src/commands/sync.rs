@@ -61,7 +61,13 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
         report.stage_failed();
         return report.sync_failed(mode, &e, Some(&plan));
     }
-    report.stage_done(Stage::Receipt);
+    if mode.writes() {
+        report.stage_done(Stage::Receipt);
+    } else {
+        // The receipt is made (--check compares it) but, like every
+        // output, not written.
+        report.stage_done_with(Stage::Receipt, &format!("(not written: --{})", mode.name()));
+    }
 
     let drift = mode == Mode::Check && plan.changes_anything();
     if mode.writes()

@@ -37,7 +37,7 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
         for file in files {
             let text = inputs.source(manifest, file, ErrorKind::Ontology)?;
             let path = file.path().unwrap_or_default();
-            let triples = parse_file(manifest, &path, &text, false)?;
+            let triples = parse_file(manifest, &path, &text, false)?.triples;
             let into = if is_source {
                 &mut sources
             } else {
@@ -64,6 +64,16 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
     Ok((store, loaded))
 }
 
+/// A file's triples, as [`parse_file`] read them.
+pub struct Parsed {
+    /// Each triple, with the line it ends on when lines were asked for.
+    pub triples: Vec<(Triple, Option<usize>)>,
+    /// With lines, for Turtle and N-Triples: a parser for snippets of the
+    /// file's lines (a property and a value), knowing the prefixes and base
+    /// IRI the file declares.
+    pub snippets: Option<TurtleParser>,
+}
+
 /// Parses one file by its extension; `with_lines` also gives each triple
 /// the line it ends on (when the syntax is line-based enough to say), which
 /// costs a parse fed line by line.
@@ -72,39 +82,35 @@ pub fn parse_file(
     path: &str,
     text: &Text,
     with_lines: bool,
-) -> Result<Vec<(Triple, Option<usize>)>> {
+) -> Result<Parsed> {
     let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let without = |triples: Vec<(Triple, Option<usize>)>| Parsed {
+        triples,
+        snippets: None,
+    };
     match extension.as_deref() {
         Some("ttl" | "turtle") => {
-            let mut parser = TurtleParser::new();
-            for (p, iri) in STANDARD_PREFIXES {
-                parser = parser
-                    .with_prefix(*p, *iri)
-                    .map_err(|e| prefix_error(p, &e))?;
+            let parser = turtle_parser(manifest)?;
+            if !with_lines {
+                return without_lines(parser.for_slice(text.body.as_bytes()), text).map(without);
             }
-            for (p, iri) in &manifest.ontology.prefixes {
-                parser = parser
-                    .with_prefix(p, iri)
-                    .map_err(|e| prefix_error(p, &e))?;
-            }
-            if let Some(base) = &manifest.ontology.base_iri {
-                parser = parser
-                    .with_base_iri(base)
-                    .map_err(|e| prefix_error("base", &e))?;
-            }
-            if with_lines {
-                parse_by_line(parser.low_level(), text)
-            } else {
-                without_lines(parser.for_slice(text.body.as_bytes()), text)
-            }
+            let mut fed = parser.clone().low_level();
+            let triples = parse_by_line(&mut fed, text)?;
+            let prefixes: Vec<(String, String)> = fed
+                .prefixes()
+                .map(|(p, iri)| (p.to_owned(), iri.to_owned()))
+                .collect();
+            let snippets = declared(parser, &prefixes, fed.base_iri());
+            Ok(Parsed { triples, snippets })
         }
         Some("nt") => {
             let parser = NTriplesParser::new();
-            if with_lines {
-                parse_by_line(parser.low_level(), text)
-            } else {
-                without_lines(parser.for_slice(text.body.as_bytes()), text)
+            if !with_lines {
+                return without_lines(parser.for_slice(text.body.as_bytes()), text).map(without);
             }
+            let triples = parse_by_line(&mut parser.low_level(), text)?;
+            let snippets = turtle_parser(manifest).ok();
+            Ok(Parsed { triples, snippets })
         }
         Some("rdf" | "owl" | "xml") => {
             let mut parser = RdfParser::from_format(RdfFormat::RdfXml);
@@ -125,7 +131,8 @@ pub fn parse_file(
                         .with_check(Check::RdfSyntax)
                     })
                 })
-                .collect()
+                .collect::<Result<_>>()
+                .map(without)
         }
         _ => Err(Error::at(
             ErrorKind::Ontology,
@@ -134,6 +141,43 @@ pub fn parse_file(
         )
         .with_help("name Turtle files *.ttl, N-Triples *.nt, RDF/XML *.rdf or *.owl")),
     }
+}
+
+/// A Turtle parser that knows the standard prefixes and the manifest's
+/// prefixes and base IRI.
+fn turtle_parser(manifest: &Manifest) -> Result<TurtleParser> {
+    let mut parser = TurtleParser::new();
+    for (p, iri) in STANDARD_PREFIXES {
+        parser = parser
+            .with_prefix(*p, *iri)
+            .map_err(|e| prefix_error(p, &e))?;
+    }
+    for (p, iri) in &manifest.ontology.prefixes {
+        parser = parser
+            .with_prefix(p, iri)
+            .map_err(|e| prefix_error(p, &e))?;
+    }
+    if let Some(base) = &manifest.ontology.base_iri {
+        parser = parser
+            .with_base_iri(base)
+            .map_err(|e| prefix_error("base", &e))?;
+    }
+    Ok(parser)
+}
+
+/// `parser` with the prefixes and base IRI a file declared.
+fn declared(
+    mut parser: TurtleParser,
+    prefixes: &[(String, String)],
+    base: Option<&str>,
+) -> Option<TurtleParser> {
+    for (name, iri) in prefixes {
+        parser = parser.with_prefix(name, iri).ok()?;
+    }
+    if let Some(base) = base {
+        parser = parser.with_base_iri(base).ok()?;
+    }
+    Some(parser)
 }
 
 fn without_lines(
@@ -181,7 +225,7 @@ line_fed!(
     oxttl::ntriples::LowLevelNTriplesParser
 );
 
-fn parse_by_line(mut parser: impl LineFed, text: &Text) -> Result<Vec<(Triple, Option<usize>)>> {
+fn parse_by_line(parser: &mut impl LineFed, text: &Text) -> Result<Vec<(Triple, Option<usize>)>> {
     let mut triples = Vec::new();
     let mut line = 0;
     let mut drain = |parser: &mut dyn LineFed, line: usize| -> Result<()> {
@@ -194,10 +238,10 @@ fn parse_by_line(mut parser: impl LineFed, text: &Text) -> Result<Vec<(Triple, O
     for chunk in text.body.split_inclusive('\n') {
         line += 1;
         parser.feed(chunk.as_bytes());
-        drain(&mut parser, line)?;
+        drain(parser, line)?;
     }
     parser.finish();
-    drain(&mut parser, line)?;
+    drain(parser, line)?;
     Ok(triples)
 }
 

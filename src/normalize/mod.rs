@@ -11,6 +11,7 @@ mod infer;
 mod load;
 mod origins;
 mod validate;
+mod written;
 
 use oxigraph::store::Store;
 
