@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::canonical::{self, Output};
+use crate::dsse;
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract;
 use crate::ggen_dir;
 use crate::inputs::{Inputs, sha256_hex};
+use crate::keys::SigningKey;
 use crate::manifest::Manifest;
 use crate::normalize;
 use crate::receipt::Statement;
@@ -109,6 +111,12 @@ pub struct Plan {
     pub receipt: Vec<u8>,
     /// The receipt on disk, if any.
     pub old_receipt: Option<Vec<u8>>,
+    /// The receipt's signature after the sync, if any (see [`crate::dsse::next`]).
+    pub envelope: Option<Vec<u8>>,
+    /// The signature on disk, if any.
+    pub old_envelope: Option<Vec<u8>>,
+    /// The id of the key that signs, if one does.
+    pub keyid: Option<String>,
     /// Facts for reports and the audit log.
     pub stats: Stats,
 }
@@ -135,12 +143,15 @@ pub struct Options {
     pub rules: Vec<String>,
     /// Overwrite and remove files edited by hand.
     pub force: bool,
+    /// The key that signs the receipt.
+    pub sign: Option<std::sync::Arc<SigningKey>>,
 }
 
 impl Plan {
     /// Whether applying the plan would change anything on disk.
     pub fn changes_anything(&self) -> bool {
         self.receipt_changed()
+            || self.envelope_changed()
             || self
                 .files
                 .iter()
@@ -150,6 +161,11 @@ impl Plan {
     /// Whether the receipt's bytes change.
     pub fn receipt_changed(&self) -> bool {
         self.old_receipt.as_deref() != Some(&self.receipt[..])
+    }
+
+    /// Whether the envelope is written or removed.
+    pub fn envelope_changed(&self) -> bool {
+        self.envelope != self.old_envelope
     }
 
     /// The files with a given action.
@@ -398,9 +414,15 @@ fn compare(
         &subjects,
         inputs.digests(),
     );
+    let receipt = statement.to_bytes();
+    let old_envelope = read_if_exists(manifest, ggen_dir::ENVELOPE)?;
+    let key = options.sign.as_deref();
     Ok(Plan {
         files,
-        receipt: statement.to_bytes(),
+        envelope: dsse::next(&receipt, old_envelope.as_deref(), key),
+        old_envelope,
+        keyid: key.map(|k| k.public().keyid().to_string()),
+        receipt,
         old_receipt,
         stats,
     })

@@ -79,6 +79,9 @@ pub struct SyncOptions {
     pub force: bool,
     /// Only these generation rules (all when empty).
     pub rules: Vec<String>,
+    /// The private key that signs the receipt (`--sign`), over the
+    /// manifest's `[receipt] sign_key`.
+    pub sign: Option<PathBuf>,
     /// Text or JSON.
     pub format: Format,
     /// How much text.
@@ -92,6 +95,8 @@ pub struct VerifyOptions {
     pub manifest: PathBuf,
     /// The receipt, when not the project's own.
     pub receipt: Option<PathBuf>,
+    /// The public key whose signature of the receipt must be beside it.
+    pub key: Option<PathBuf>,
     /// Text or JSON.
     pub format: Format,
 }
