@@ -272,7 +272,8 @@ fn read_pem(path: &Path, help: &str) -> Result<Vec<(SectionKind, Vec<u8>)>, KeyE
         .map_err(|e| {
             let why = match e {
                 pem::Error::MissingSectionEnd { end_marker } => {
-                    format!("`{}` is missing", String::from_utf8_lossy(&end_marker))
+                    let label = String::from_utf8_lossy(&end_marker);
+                    format!("its `-----END {label}-----` line is missing")
                 }
                 pem::Error::IllegalSectionStart { line } => {
                     format!("`{}` is no PEM header", String::from_utf8_lossy(&line))

@@ -10,5 +10,6 @@ mod cross_language;
 mod diagrams;
 mod digests;
 mod repository;
+mod signing;
 mod targets;
 mod watch;

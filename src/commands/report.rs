@@ -219,7 +219,7 @@ fn print_envelope(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
         ),
         Some("removed") => writeln!(
             out,
-            "\n{} {envelope}: it signs an earlier receipt (`--sign KEY` signs this one)",
+            "\n{} {envelope}: it does not sign this receipt (`--sign KEY` signs it)",
             if would { "Would remove" } else { "Removed" }
         ),
         Some(_) if verbose => match &plan.keyid {

@@ -116,7 +116,7 @@ pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) ->
                     }
                     _ => writeln!(
                         out,
-                        "Its signature does not verify with key {}.",
+                        "{envelope} is not a signature of {receipt} by key {}.",
                         key.keyid()
                     ),
                 };
