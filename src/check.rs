@@ -206,3 +206,16 @@ pub fn verify_signature(receipt: &Path, envelope: &Path, key: &PublicKey) -> Res
         Err(why) => vec![Failure::Malformed(why)],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_s_envelope_is_beside_it() {
+        let of = |p: &str| envelope_path(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(of(".ggen/receipt.json"), ".ggen/receipt.dsse.json");
+        assert_eq!(of("/tmp/a/build.json"), "/tmp/a/build.dsse.json");
+        assert_eq!(of("receipt"), "receipt.dsse.json");
+    }
+}
