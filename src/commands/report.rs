@@ -196,13 +196,13 @@ fn plan_json(mode: Mode, plan: &Plan, code: u8, errors: &[serde_json::Value]) ->
 
 /// What the sync does to the receipt's signature; `None` when there is
 /// none before or after.
-fn envelope_action(plan: &Plan) -> Option<&'static str> {
+fn envelope_action(plan: &Plan) -> Option<Action> {
     match (&plan.old_envelope, &plan.envelope) {
         (None, None) => None,
-        (None, Some(_)) => Some("created"),
-        (Some(_), None) => Some("removed"),
-        (Some(_), Some(_)) if plan.envelope_changed() => Some("updated"),
-        (Some(_), Some(_)) => Some("unchanged"),
+        (None, Some(_)) => Some(Action::Created),
+        (Some(_), None) => Some(Action::Removed),
+        (Some(_), Some(_)) if plan.envelope_changed() => Some(Action::Updated),
+        (Some(_), Some(_)) => Some(Action::Unchanged),
     }
 }
 
@@ -212,12 +212,12 @@ fn print_envelope(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
     let keyid = plan.keyid.as_deref().unwrap_or_default();
     let (receipt, envelope) = (ggen_dir::RECEIPT, ggen_dir::ENVELOPE);
     let _ = match envelope_action(plan) {
-        Some("created" | "updated") => writeln!(
+        Some(Action::Created | Action::Updated) => writeln!(
             out,
             "\n{} {receipt} with key {keyid}: {envelope}",
             if would { "Would sign" } else { "Signed" }
         ),
-        Some("removed") => writeln!(
+        Some(Action::Removed) => writeln!(
             out,
             "\n{} {envelope}: it does not sign this receipt (`--sign KEY` signs it)",
             if would { "Would remove" } else { "Removed" }
