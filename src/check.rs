@@ -1,6 +1,7 @@
 //! The two CI gates: `sync --check` compares a fresh [`Plan`] with the disk
 //! and prints a unified diff per changed file; `verify` re-hashes the files a
-//! receipt names, without rendering anything.
+//! receipt names, without rendering anything, and with a key checks the
+//! receipt's signature.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,9 +9,11 @@ use std::path::Path;
 use serde::Serialize;
 use similar::TextDiff;
 
+use crate::dsse::{Envelope, Failure};
 use crate::error::{Error, ErrorKind, Location, Result, display_path};
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
+use crate::keys::PublicKey;
 use crate::plan::{Action, Plan};
 use crate::receipt::Statement;
 
@@ -41,6 +44,14 @@ pub fn drift_report(plan: &Plan) -> String {
             "create"
         };
         let _ = writeln!(out, "would {verb}: {}", ggen_dir::RECEIPT);
+    }
+    if plan.envelope_changed() {
+        let verb = match (&plan.old_envelope, &plan.envelope) {
+            (None, _) => "create",
+            (Some(_), Some(_)) => "update",
+            (Some(_), None) => "remove",
+        };
+        let _ = writeln!(out, "would {verb}: {}", ggen_dir::ENVELOPE);
     }
     out
 }
@@ -165,4 +176,46 @@ pub fn verify(root: &Path, receipt: &Path) -> Result<Verification> {
         inputs: dependencies.len(),
         mismatches,
     })
+}
+
+/// The signature file of the receipt at `receipt`: `NAME.json` →
+/// `NAME.dsse.json` (`.ggen/receipt.dsse.json` for the project's own).
+pub fn envelope_path(receipt: &Path) -> std::path::PathBuf {
+    let name = receipt
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    receipt.with_file_name(format!("{stem}.dsse.json"))
+}
+
+/// Why the envelope at `envelope` is not `key`'s signature of the receipt
+/// at `receipt` (empty when it is).
+pub fn verify_signature(receipt: &Path, envelope: &Path, key: &PublicKey) -> Result<Vec<Failure>> {
+    let read = |path: &Path| match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(ErrorKind::Write, path, "read it", &e)),
+    };
+    let Some(bytes) = read(envelope)? else {
+        return Ok(vec![Failure::NoEnvelope]);
+    };
+    let receipt = read(receipt)?.unwrap_or_default();
+    Ok(match Envelope::parse(&bytes) {
+        Ok(parsed) => parsed.failures(key, &receipt),
+        Err(why) => vec![Failure::Malformed(why)],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_s_envelope_is_beside_it() {
+        let of = |p: &str| envelope_path(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(of(".ggen/receipt.json"), ".ggen/receipt.dsse.json");
+        assert_eq!(of("/tmp/a/build.json"), "/tmp/a/build.dsse.json");
+        assert_eq!(of("receipt"), "receipt.dsse.json");
+    }
 }

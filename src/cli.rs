@@ -82,6 +82,11 @@ pub struct SyncArgs {
     #[arg(long = "rule", value_name = "NAME")]
     pub rules: Vec<String>,
 
+    /// Sign the receipt with this private key (PKCS#8 PEM, Ed25519 or ECDSA
+    /// P-256): writes .ggen/receipt.dsse.json. Overrides [receipt] sign_key.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+
     /// Render every template with the real rows, in memory, and write nothing.
     #[arg(long, alias = "validate_only", conflicts_with_all = ["dry_run", "check", "force"])]
     pub validate_only: bool,
@@ -113,6 +118,11 @@ pub struct VerifyArgs {
     /// The receipt to check [default: .ggen/receipt.json beside the manifest].
     #[arg(long, value_name = "PATH")]
     pub receipt: Option<PathBuf>,
+
+    /// Also check the receipt's signature (its .dsse.json beside it) with
+    /// this public key (PEM).
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -208,6 +218,7 @@ impl SyncArgs {
             audit: self.audit.unwrap_or(false),
             force: self.force,
             rules: self.rules.clone(),
+            sign: self.sign.clone(),
             format: self.format.into(),
             verbosity,
             workspace: workspace(),
@@ -221,6 +232,7 @@ impl VerifyArgs {
         VerifyOptions {
             manifest: self.manifest.clone(),
             receipt: self.receipt.clone(),
+            key: self.key.clone(),
             format: self.format.into(),
             workspace: workspace(),
         }

@@ -1,5 +1,5 @@
 //! ggen's own folder in a project, `.ggen/`, and every file it keeps there:
-//! the receipt (committed), the audit trail and the lock (both ignored by
+//! the receipt and its signature (committed), the audit trail and the lock (both ignored by
 //! git), and the prefix of the temporary files a sync writes beside their
 //! targets.
 
@@ -8,6 +8,9 @@ pub const DIR: &str = ".ggen";
 
 /// The receipt: an in-toto Statement, committed with the outputs.
 pub const RECEIPT: &str = ".ggen/receipt.json";
+
+/// The receipt's signature: a DSSE envelope, committed with the receipt.
+pub const ENVELOPE: &str = ".ggen/receipt.dsse.json";
 
 /// The audit trail: one JSON line per audited sync.
 pub const AUDIT: &str = ".ggen/audit.jsonl";

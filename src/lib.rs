@@ -10,12 +10,14 @@
 pub mod canonical;
 pub mod check;
 pub mod commands;
+pub mod dsse;
 pub mod error;
 pub mod extract;
 pub mod ggen_dir;
 pub mod header;
 pub mod init;
 pub mod inputs;
+pub mod keys;
 pub mod manifest;
 pub mod names;
 pub mod normalize;

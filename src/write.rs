@@ -1,6 +1,7 @@
 //! Applies a [`Plan`] to the disk: takes the lock, refuses hand-edited files,
-//! stages every new file as a synced temporary file beside its target, then
-//! renames them all, removes orphans, and writes the receipt last. If staging
+//! stages every new file (the receipt's signature and the receipt too) as a
+//! synced temporary file beside its target, then renames them all, removes
+//! orphans, and renames the signature and then the receipt last. If staging
 //! fails nothing has changed; no file is ever half-written.
 
 use std::fs;
@@ -39,6 +40,13 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
             file.action == Action::Updated,
         )?;
     }
+    if let (true, Some(envelope)) = (plan.envelope_changed(), &plan.envelope) {
+        staged.stage(
+            &root.join(ggen_dir::ENVELOPE),
+            envelope,
+            plan.old_envelope.is_some(),
+        )?;
+    }
     if plan.receipt_changed() {
         staged.stage(
             &root.join(ggen_dir::RECEIPT),
@@ -48,24 +56,33 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     }
     staged.sync()?;
     // Everything is on disk beside its target; from here on only renames
-    // and removals happen. The receipt comes last.
-    let receipt_target = root.join(ggen_dir::RECEIPT);
+    // and removals happen. The receipt's signature comes next to last and
+    // the receipt last: a new receipt on disk means everything else is new.
+    let ggen_files = [root.join(ggen_dir::ENVELOPE), root.join(ggen_dir::RECEIPT)];
     staged.created_dirs.clear();
-    let (files, receipt): (Vec<_>, Vec<_>) = std::mem::take(&mut staged.files)
+    let (files, last): (Vec<_>, Vec<_>) = std::mem::take(&mut staged.files)
         .into_iter()
-        .partition(|(_, target)| *target != receipt_target);
+        .partition(|(_, target)| !ggen_files.contains(target));
     for (temp, target) in files {
         persist(temp, &target)?;
     }
-    for file in plan.with_action(Action::Removed) {
-        let path = manifest.resolve(&file.path);
+    let mut removed: Vec<&str> = plan
+        .with_action(Action::Removed)
+        .map(|f| f.path.as_str())
+        .collect();
+    if plan.envelope.is_none() && plan.old_envelope.is_some() {
+        removed.push(ggen_dir::ENVELOPE);
+    }
+    for rel in removed {
+        let path = manifest.resolve(rel);
         match fs::remove_file(&path) {
             Ok(()) => remove_empty_parents(&manifest.root, &path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(ErrorKind::Write, &path, "remove it", &e)),
         }
     }
-    for (temp, target) in receipt {
+    // Staged in this order: the envelope, then the receipt.
+    for (temp, target) in last {
         persist(temp, &target)?;
     }
     Ok(())
@@ -130,6 +147,7 @@ fn check_unchanged_since_plan(manifest: &Manifest, plan: &Plan) -> Result<()> {
         .map(|f| (f.path.as_str(), f.disk.as_deref()))
         .collect::<Vec<_>>();
     seen.push((ggen_dir::RECEIPT, plan.old_receipt.as_deref()));
+    seen.push((ggen_dir::ENVELOPE, plan.old_envelope.as_deref()));
     for (rel, expected) in seen {
         let path = manifest.resolve(rel);
         let now = match fs::read(&path) {

@@ -13,5 +13,6 @@ mod digests;
 mod pipes;
 mod repository;
 mod sarif;
+mod signing;
 mod targets;
 mod watch;

@@ -102,6 +102,9 @@ pub struct SyncOptions {
     pub force: bool,
     /// Only these generation rules (all when empty).
     pub rules: Vec<String>,
+    /// The private key that signs the receipt (`--sign`), over the
+    /// manifest's `[receipt] sign_key`.
+    pub sign: Option<PathBuf>,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// How much text.
@@ -118,6 +121,8 @@ pub struct VerifyOptions {
     pub manifest: PathBuf,
     /// The receipt, when not the project's own.
     pub receipt: Option<PathBuf>,
+    /// The public key whose signature of the receipt must be beside it.
+    pub key: Option<PathBuf>,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// The folder GitHub and SARIF paths are relative to (the binary

@@ -226,7 +226,7 @@ fn plan_json(mode: Mode, plan: &Plan, code: u8, errors: &[serde_json::Value]) ->
         (Some(_), true) => "updated",
         (Some(_), false) => "unchanged",
     };
-    json!({
+    let mut doc = json!({
         "command": "sync",
         "mode": mode.name(),
         "status": status,
@@ -237,7 +237,48 @@ fn plan_json(mode: Mode, plan: &Plan, code: u8, errors: &[serde_json::Value]) ->
         "receipt": { "path": ggen_dir::RECEIPT, "sha256": sha256_hex(&plan.receipt), "action": receipt_action },
         "timings_ms": timings_ms(&plan.stats),
         "errors": errors,
-    })
+    });
+    if let Some(action) = envelope_action(plan) {
+        doc["envelope"] =
+            json!({ "path": ggen_dir::ENVELOPE, "action": action, "keyid": plan.keyid });
+    }
+    doc
+}
+
+/// What the sync does to the receipt's signature; `None` when there is
+/// none before or after.
+fn envelope_action(plan: &Plan) -> Option<Action> {
+    match (&plan.old_envelope, &plan.envelope) {
+        (None, None) => None,
+        (None, Some(_)) => Some(Action::Created),
+        (Some(_), None) => Some(Action::Removed),
+        (Some(_), Some(_)) if plan.envelope_changed() => Some(Action::Updated),
+        (Some(_), Some(_)) => Some(Action::Unchanged),
+    }
+}
+
+/// The lines about the receipt's signature.
+fn print_envelope(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
+    let would = !mode.writes();
+    let keyid = plan.keyid.as_deref().unwrap_or_default();
+    let (receipt, envelope) = (ggen_dir::RECEIPT, ggen_dir::ENVELOPE);
+    let _ = match envelope_action(plan) {
+        Some(Action::Created | Action::Updated) => writeln!(
+            out,
+            "\n{} {receipt} with key {keyid}: {envelope}",
+            if would { "Would sign" } else { "Signed" }
+        ),
+        Some(Action::Removed) => writeln!(
+            out,
+            "\n{} {envelope}: it does not sign this receipt (`--sign KEY` signs it)",
+            if would { "Would remove" } else { "Removed" }
+        ),
+        Some(_) if verbose => match &plan.keyid {
+            Some(_) => writeln!(out, "\nSigned by key {keyid}, unchanged: {envelope}"),
+            None => writeln!(out, "\nSignature unchanged: {envelope}"),
+        },
+        _ => Ok(()),
+    };
 }
 
 pub(super) fn timings_ms(stats: &Stats) -> serde_json::Map<String, serde_json::Value> {
@@ -333,6 +374,7 @@ fn print_plan(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
     } else if plan.files.is_empty() {
         let _ = writeln!(out, "\nNo generation rule produced a file.");
     }
+    print_envelope(out, mode, plan, verbose);
     if mode == Mode::Check {
         if plan.changes_anything() {
             let _ = writeln!(out, "Out of date: run `ggen sync` and commit the result.");

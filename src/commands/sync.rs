@@ -1,15 +1,18 @@
 //! `ggen sync`: plan, then write, check or list, and report.
 
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
 use super::report::{Report, timings_ms};
 use super::{Mode, SyncOptions};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Location, Result, display_path};
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
+use crate::keys::SigningKey;
 use crate::manifest::Manifest;
 use crate::plan::{self, Action, Options, Plan, Stage};
 use crate::targets;
@@ -24,9 +27,14 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
         Ok(project) => (project.manifest, project.overrides),
         Err(e) => return report.sync_failed(mode, &e, None),
     };
+    let sign = match signing_key(options.sign.as_deref(), &manifest) {
+        Ok(key) => key.map(Arc::new),
+        Err(e) => return report.sync_failed(mode, &e, None),
+    };
     let plan_options = Options {
         rules: options.rules.clone(),
         force: options.force,
+        sign,
     };
 
     if mode == Mode::ValidateOnly {
@@ -80,6 +88,36 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     report.plan(&manifest, mode, &plan, code);
     report.overrides(&overrides);
     code
+}
+
+/// The key that signs the receipt: `--sign`'s (unusable: a usage error),
+/// else the manifest's `[receipt] sign_key` (unusable: a manifest error,
+/// located at the setting).
+fn signing_key(flag: Option<&Path>, manifest: &Manifest) -> Result<Option<SigningKey>> {
+    if let Some(path) = flag {
+        let shown = display_path(path);
+        return SigningKey::read(path).map(Some).map_err(|e| {
+            Error::at(
+                ErrorKind::Usage,
+                Location::file(&shown),
+                format!("signing key {shown}: {}", e.message),
+            )
+            .with_help(e.help)
+        });
+    }
+    let Some(file) = &manifest.sign_key else {
+        return Ok(None);
+    };
+    SigningKey::read(&manifest.resolve(&file.path))
+        .map(Some)
+        .map_err(|e| {
+            Error::at(
+                ErrorKind::Manifest,
+                manifest.location(&file.span),
+                format!("signing key {}: {}", manifest.shown(&file.path), e.message),
+            )
+            .with_help(e.help)
+        })
 }
 
 /// Appends one line to `.ggen/audit.jsonl`.

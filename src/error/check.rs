@@ -42,6 +42,8 @@ pub enum Check {
     VerifyMissing,
     /// `verify`: an input's bytes differ from the receipt.
     VerifyInputChanged,
+    /// `verify --key`: the receipt's signature is missing or does not hold.
+    VerifySignature,
 }
 
 impl Check {
@@ -78,6 +80,7 @@ impl Check {
             Check::VerifyModified => "verify-modified".into(),
             Check::VerifyMissing => "verify-missing".into(),
             Check::VerifyInputChanged => "verify-input-changed".into(),
+            Check::VerifySignature => "verify-signature".into(),
         }
     }
 
@@ -103,6 +106,7 @@ impl Check {
             Check::VerifyModified => "OutputModified".into(),
             Check::VerifyMissing => "OutputMissing".into(),
             Check::VerifyInputChanged => "InputChanged".into(),
+            Check::VerifySignature => "ReceiptSignature".into(),
         }
     }
 
@@ -133,6 +137,9 @@ impl Check {
             Check::VerifyMissing => "A file the receipt names as generated is missing.".into(),
             Check::VerifyInputChanged => {
                 "An input (manifest, ontology, query or template) differs from the receipt.".into()
+            }
+            Check::VerifySignature => {
+                "The receipt's DSSE envelope is missing, or is not a signature of the receipt by the given key.".into()
             }
         }
     }

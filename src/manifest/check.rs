@@ -66,6 +66,11 @@ impl<'a> Checker<'a> {
 
         let generation = self.generation(raw.generation)?;
         let targets = self.targets(raw.targets)?;
+        let sign_key = raw
+            .receipt
+            .and_then(|r| r.sign_key)
+            .map(|key| self.input_path(&key))
+            .transpose()?;
         Ok(Manifest {
             file: file.to_path_buf(),
             root,
@@ -77,6 +82,7 @@ impl<'a> Checker<'a> {
             generation,
             targets,
             definitions: Vec::new(),
+            sign_key,
         })
     }
 

@@ -41,6 +41,10 @@ pub struct Manifest {
     pub targets: Vec<TargetRef>,
     /// The definitions of the targets (`target.toml`), inputs of every sync.
     pub definitions: Vec<Source>,
+    /// `[receipt] sign_key`: the private key that signs each receipt
+    /// (`.ggen/receipt.dsse.json`). Never an input: only its path is in the
+    /// manifest.
+    pub sign_key: Option<FileRef>,
 }
 
 /// `[[targets]]`: a target by name, and where its outputs go.

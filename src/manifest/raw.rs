@@ -22,6 +22,14 @@ pub(super) struct RawManifest {
     pub(super) generation: Option<RawGeneration>,
     #[serde(default)]
     pub(super) targets: Vec<RawTarget>,
+    #[serde(default)]
+    pub(super) receipt: Option<RawReceipt>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReceipt {
+    pub(super) sign_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use crate::canonical::{self, Output};
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract;
-use crate::ggen_dir;
-use crate::inputs::{Inputs, sha256_hex};
+use crate::inputs::Inputs;
+use crate::keys::SigningKey;
 use crate::manifest::Manifest;
 use crate::normalize;
-use crate::receipt::Statement;
 use crate::render::Templates;
 use crate::sparql::Engine;
+
+mod compare;
+
+use compare::compare;
 
 /// The five stages, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,6 +112,12 @@ pub struct Plan {
     pub receipt: Vec<u8>,
     /// The receipt on disk, if any.
     pub old_receipt: Option<Vec<u8>>,
+    /// The receipt's signature after the sync, if any (see [`crate::dsse::next`]).
+    pub envelope: Option<Vec<u8>>,
+    /// The signature on disk, if any.
+    pub old_envelope: Option<Vec<u8>>,
+    /// The id of the key that signs, if one does.
+    pub keyid: Option<String>,
     /// Facts for reports and the audit log.
     pub stats: Stats,
 }
@@ -135,12 +144,15 @@ pub struct Options {
     pub rules: Vec<String>,
     /// Overwrite and remove files edited by hand.
     pub force: bool,
+    /// The key that signs the receipt.
+    pub sign: Option<std::sync::Arc<SigningKey>>,
 }
 
 impl Plan {
     /// Whether applying the plan would change anything on disk.
     pub fn changes_anything(&self) -> bool {
         self.receipt_changed()
+            || self.envelope_changed()
             || self
                 .files
                 .iter()
@@ -150,6 +162,11 @@ impl Plan {
     /// Whether the receipt's bytes change.
     pub fn receipt_changed(&self) -> bool {
         self.old_receipt.as_deref() != Some(&self.receipt[..])
+    }
+
+    /// Whether the envelope is written or removed.
+    pub fn envelope_changed(&self) -> bool {
+        self.envelope != self.old_envelope
     }
 
     /// The files with a given action.
@@ -293,138 +310,4 @@ fn render_and_canonicalize(
     stats.timings.push((Stage::Canonicalize, started.elapsed()));
     progress(Stage::Canonicalize);
     Ok((outputs, inputs, stats))
-}
-
-/// μ₅ without writing: the new receipt, and each file's action against the
-/// disk and the previous receipt.
-fn compare(
-    manifest: &Manifest,
-    selected: &[usize],
-    outputs: Vec<Output>,
-    inputs: &Inputs,
-    stats: Stats,
-    options: &Options,
-) -> Result<Plan> {
-    let receipt_path = manifest.resolve(ggen_dir::RECEIPT);
-    let old_receipt = read_if_exists(manifest, ggen_dir::RECEIPT)?;
-    // Without a readable previous receipt ggen cannot tell its own files
-    // from hand edits: only --force may go on (treating every file as unowned).
-    let previous = match old_receipt.as_deref().map(Statement::parse) {
-        Some(Ok(statement)) => Some(statement.outputs()),
-        Some(Err(_)) if options.force => None,
-        Some(Err(e)) => {
-            return Err(Error::at(
-                ErrorKind::Write,
-                crate::error::Location::file(crate::error::display_path(&receipt_path)),
-                format!("the previous receipt cannot be read: {e}"),
-            )
-            .with_help("without it ggen cannot tell generated files from hand edits; run `ggen sync --force` to regenerate everything"));
-        }
-        None => None,
-    };
-    let previous = previous.unwrap_or_default();
-    let selected_names: BTreeSet<&str> = selected
-        .iter()
-        .map(|&i| manifest.generation.rules[i].name.as_str())
-        .collect();
-    let all_names: BTreeSet<&str> = manifest
-        .generation
-        .rules
-        .iter()
-        .map(|r| r.name.as_str())
-        .collect();
-
-    let mut files = Vec::new();
-    let mut subjects: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let generated: BTreeSet<String> = outputs.iter().map(|o| o.path.clone()).collect();
-
-    for output in outputs {
-        let rule = manifest.generation.rules[output.rule].name.clone();
-        let disk = read_if_exists(manifest, &output.path)?;
-        let recorded = previous.get(&output.path).map(|(sha, _)| sha.as_str());
-        let (action, hand_edited) = match &disk {
-            None => (Action::Created, false),
-            Some(bytes) if *bytes == output.bytes => (Action::Unchanged, false),
-            Some(bytes) => (
-                Action::Updated,
-                recorded != Some(sha256_hex(bytes).as_str()),
-            ),
-        };
-        subjects.insert(output.path.clone(), (output.sha256.clone(), rule.clone()));
-        files.push(FilePlan {
-            path: output.path,
-            action,
-            rule: Some(rule),
-            content: matches!(action, Action::Created | Action::Updated).then_some(output.bytes),
-            disk,
-            hand_edited,
-            owned: recorded.is_some(),
-        });
-    }
-
-    for (path, (sha, rule)) in &previous {
-        if generated.contains(path) {
-            continue;
-        }
-        // With --rule, outputs of the other rules stay as they are.
-        let other_rule = rule
-            .as_deref()
-            .is_some_and(|r| all_names.contains(r) && !selected_names.contains(r));
-        if other_rule {
-            subjects.insert(
-                path.clone(),
-                (sha.clone(), rule.clone().unwrap_or_default()),
-            );
-            continue;
-        }
-        let Some(disk) = read_if_exists(manifest, path)? else {
-            continue;
-        };
-        let edited = sha256_hex(&disk) != *sha;
-        files.push(FilePlan {
-            path: path.clone(),
-            action: if edited && !options.force {
-                Action::Kept
-            } else {
-                Action::Removed
-            },
-            rule: rule.clone(),
-            content: None,
-            disk: Some(disk),
-            hand_edited: edited,
-            owned: true,
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let rules = manifest
-        .generation
-        .rules
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
-    let statement = Statement::new(
-        manifest.file_name(),
-        rules,
-        stats.graph_digest.clone(),
-        stats.quads,
-        &subjects,
-        inputs.digests(),
-    );
-    Ok(Plan {
-        files,
-        receipt: statement.to_bytes(),
-        old_receipt,
-        stats,
-    })
-}
-
-/// The bytes of `rel` if it exists; a directory or an unreadable file is an error.
-fn read_if_exists(manifest: &Manifest, rel: &str) -> Result<Option<Vec<u8>>> {
-    let path = manifest.resolve(rel);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(ErrorKind::Write, &path, "read it", &e)),
-    }
 }
