@@ -11,58 +11,14 @@ use crate::extract;
 use crate::ggen_dir;
 use crate::inputs::{Inputs, sha256_hex};
 use crate::manifest::Manifest;
-use crate::normalize;
+use crate::normalize::{self, Graph};
 use crate::receipt::Statement;
 use crate::render::Templates;
 use crate::sparql::Engine;
 
-/// The five stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    /// μ₁.
-    Normalize,
-    /// μ₂.
-    Extract,
-    /// μ₃.
-    Render,
-    /// μ₄.
-    Canonicalize,
-    /// μ₅.
-    Receipt,
-}
+mod stage;
 
-impl Stage {
-    /// All stages in order.
-    pub const ALL: [Stage; 5] = [
-        Stage::Normalize,
-        Stage::Extract,
-        Stage::Render,
-        Stage::Canonicalize,
-        Stage::Receipt,
-    ];
-
-    /// The stage's line, without the mark.
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Normalize => "[μ₁] Normalizing RDF ontology...",
-            Stage::Extract => "[μ₂] Extracting entities via SPARQL...",
-            Stage::Render => "[μ₃] Rendering templates (Tera)...",
-            Stage::Canonicalize => "[μ₄] Canonicalizing outputs...",
-            Stage::Receipt => "[μ₅] Generating receipt...",
-        }
-    }
-
-    /// A short name for logs and JSON.
-    pub fn key(self) -> &'static str {
-        match self {
-            Stage::Normalize => "normalize",
-            Stage::Extract => "extract",
-            Stage::Render => "render",
-            Stage::Canonicalize => "canonicalize",
-            Stage::Receipt => "receipt",
-        }
-    }
-}
+pub use stage::Stage;
 
 /// What a sync does to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -194,8 +150,25 @@ pub fn select_rules(manifest: &Manifest, names: &[String]) -> Result<Vec<usize>>
 struct Extracted {
     selected: Vec<usize>,
     inputs: Inputs,
+    engine: Engine,
+    graph: Graph,
     rows: Vec<extract::RuleRows>,
     stats: Stats,
+}
+
+/// What μ₁–μ₄ make of a project, in memory, before anything is compared
+/// with the disk: `ggen diff` compares two versions' with each other.
+pub struct Generated {
+    /// The normalized graph.
+    pub graph: Graph,
+    /// The engine that ran the project's queries (its prefixes and functions).
+    pub engine: Engine,
+    /// Every input read.
+    pub inputs: Inputs,
+    /// Every output, sorted by path.
+    pub outputs: Vec<Output>,
+    /// Counts and timings.
+    pub stats: Stats,
 }
 
 /// Runs μ₁ and μ₂ for the selected rules, timing each stage.
@@ -230,6 +203,8 @@ fn normalize_and_extract(
     Ok(Extracted {
         selected,
         inputs,
+        engine,
+        graph,
         rows,
         stats,
     })
@@ -255,13 +230,54 @@ pub fn plan(
     let Extracted {
         selected,
         mut inputs,
+        graph,
         rows,
         mut stats,
+        ..
     } = normalize_and_extract(manifest, options, progress)?;
-
+    // The later stages need the rows only.
+    drop(graph);
+    let outputs =
+        render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
     let started = Instant::now();
-    let templates = Templates::load(manifest, &mut inputs, &selected)?;
-    let rendered = templates.render(manifest, &selected, &rows)?;
+    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
+    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
+    Ok(plan)
+}
+
+/// μ₁–μ₄ for every rule, in memory: the graph and the outputs.
+pub fn generate(manifest: &Manifest, progress: &mut dyn FnMut(Stage)) -> Result<Generated> {
+    let Extracted {
+        selected,
+        mut inputs,
+        engine,
+        graph,
+        rows,
+        mut stats,
+    } = normalize_and_extract(manifest, &Options::default(), progress)?;
+    let outputs =
+        render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
+    Ok(Generated {
+        graph,
+        engine,
+        inputs,
+        outputs,
+        stats,
+    })
+}
+
+/// μ₃ and μ₄ for the selected rules.
+fn render_and_canonicalize(
+    manifest: &Manifest,
+    selected: &[usize],
+    inputs: &mut Inputs,
+    rows: Vec<extract::RuleRows>,
+    stats: &mut Stats,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<Output>> {
+    let started = Instant::now();
+    let templates = Templates::load(manifest, inputs, selected)?;
+    let rendered = templates.render(manifest, selected, &rows)?;
     drop(rows);
     stats.timings.push((Stage::Render, started.elapsed()));
     progress(Stage::Render);
@@ -275,11 +291,7 @@ pub fn plan(
     }
     stats.timings.push((Stage::Canonicalize, started.elapsed()));
     progress(Stage::Canonicalize);
-
-    let started = Instant::now();
-    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
-    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
-    Ok(plan)
+    Ok(outputs)
 }
 
 /// μ₅ without writing: the new receipt, and each file's action against the
