@@ -4,8 +4,11 @@
 //! errors are rendered with the nearest valid key ([`errors`]).
 
 mod check;
+mod entity;
 mod errors;
 mod raw;
+
+pub use entity::EntityKind;
 
 pub(crate) use errors::toml_error;
 
@@ -41,6 +44,8 @@ pub struct Manifest {
     pub targets: Vec<TargetRef>,
     /// The definitions of the targets (`target.toml`), inputs of every sync.
     pub definitions: Vec<Source>,
+    /// `[[entities]]`: the manifest's own kinds, then the targets'.
+    pub entities: Vec<EntityKind>,
 }
 
 /// `[[targets]]`: a target by name, and where its outputs go.

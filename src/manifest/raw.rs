@@ -22,6 +22,21 @@ pub(super) struct RawManifest {
     pub(super) generation: Option<RawGeneration>,
     #[serde(default)]
     pub(super) targets: Vec<RawTarget>,
+    #[serde(default)]
+    pub(super) entities: Vec<RawEntity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEntity {
+    pub(super) kind: Spanned<String>,
+    pub(super) query: Spanned<RawSource>,
+    pub(super) key: String,
+    pub(super) removed: Option<String>,
+    #[serde(default)]
+    pub(super) api: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) references: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
