@@ -3,6 +3,7 @@
 //! command line into them), print through a [`report::Report`] and return
 //! the exit code.
 
+mod diff;
 mod eject;
 mod init;
 mod report;
@@ -11,6 +12,7 @@ mod verify;
 
 use std::path::PathBuf;
 
+pub use diff::diff;
 pub use eject::eject;
 pub use init::init;
 pub use sync::sync;
@@ -92,6 +94,19 @@ pub struct VerifyOptions {
     pub manifest: PathBuf,
     /// The receipt, when not the project's own.
     pub receipt: Option<PathBuf>,
+    /// Text or JSON.
+    pub format: Format,
+}
+
+/// `ggen diff`.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// The manifest of the project as it is.
+    pub manifest: PathBuf,
+    /// The version to compare with: a path, or a git revision.
+    pub against: String,
+    /// Exit 0 even when a change breaks callers of the generated code.
+    pub allow_breaking: bool,
     /// Text or JSON.
     pub format: Format,
 }
