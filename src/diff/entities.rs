@@ -7,6 +7,7 @@ use oxigraph::sparql::QueryResults;
 
 use super::report::Fields;
 use crate::error::{Error, ErrorKind, Result};
+use crate::inputs::Text;
 use crate::manifest::EntityKind;
 use crate::normalize::Graph;
 use crate::sparql::{Engine, Form, Query, Value, rows_with_terms};
@@ -21,7 +22,7 @@ pub struct Table {
 }
 
 /// Parses the query of `kind` (whose text is `text`) with `engine`.
-pub fn parse(kind: &EntityKind, text: &crate::inputs::Text, engine: &Engine) -> Result<Query> {
+pub fn parse(kind: &EntityKind, text: &Text, engine: &Engine) -> Result<Query> {
     let role = format!("the query of entity kind `{}`", kind.kind);
     engine.parse(text, &[Form::Select], &role)
 }
