@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ggen::commands::{
-    self, EjectOptions, InitOptions, Mode, SyncOptions, Verbosity, VerifyOptions,
+    self, DiffOptions, EjectOptions, InitOptions, Mode, SyncOptions, Verbosity, VerifyOptions,
 };
 
 /// Generate working Erlang/OTP and Rust job-worker systems from an RDF
@@ -25,6 +25,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Re-hash every input and output named in the receipt.
     Verify(VerifyArgs),
+    /// Compare the specification and outputs with another version; exit 1
+    /// if a change breaks callers of the generated code.
+    Diff(DiffArgs),
     /// Create a ready-to-sync project.
     Init(InitArgs),
     /// Copy a built-in target into the project, to own and edit every file of it.
@@ -127,6 +130,41 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `ggen diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The version to compare with: a git revision (HEAD~1, main, a tag) of
+    /// the repository holding the manifest, or the folder or manifest of
+    /// another copy of the project (an existing path is taken as a path).
+    #[arg(long, value_name = "REV|PATH")]
+    pub against: String,
+
+    /// The manifest of the project as it is; paths in it are relative to its folder.
+    #[arg(long, value_name = "PATH", default_value = "ggen.toml")]
+    pub manifest: PathBuf,
+
+    /// Exit 0 even when a change breaks callers of the generated code.
+    #[arg(long)]
+    pub allow_breaking: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+impl DiffArgs {
+    /// The library's options for this diff.
+    pub fn options(&self) -> DiffOptions {
+        DiffOptions {
+            manifest: self.manifest.clone(),
+            against: self.against.clone(),
+            allow_breaking: self.allow_breaking,
+            format: self.format.into(),
+            workspace: workspace(),
+        }
+    }
 }
 
 /// `ggen eject`.

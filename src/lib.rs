@@ -4,12 +4,14 @@
 //! μ₃ [`render`] (texts) → μ₄ [`canonical`] (outputs) → μ₅ [`receipt`]
 //!
 //! [`plan`] runs them into a [`plan::Plan`] without touching the disk;
-//! [`write`] applies a plan, [`check`] compares one with the disk, and
-//! [`commands`] puts a command line around them.
+//! [`write`] applies a plan, [`check`] compares one with the disk, [`diff`]
+//! compares two versions of a project, and [`commands`] puts a command line
+//! around them.
 
 pub mod canonical;
 pub mod check;
 pub mod commands;
+pub mod diff;
 pub mod dsse;
 pub mod error;
 pub mod extract;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         }
         Command::Sync(args) => commands::sync(&args.options(), &mut out, &mut err),
         Command::Verify(args) => commands::verify(&args.options(), &mut out, &mut err),
+        Command::Diff(args) => commands::diff(&args.options(), &mut out, &mut err),
         Command::Init(args) => commands::init(&args.options(), &mut out, &mut err),
         Command::Eject(args) => commands::eject(&args.options(), &mut out, &mut err),
         Command::Completions(args) => {

@@ -38,6 +38,9 @@ struct Step {
     builtin: BTreeMap<String, String>,
     /// A file to fill with this test process's id (a live process).
     pid: Option<String>,
+    /// First, commit every file of the project as it is, with this message
+    /// (`git init` when the project is not a repository yet).
+    commit: Option<String>,
     /// Where ggen runs, relative to the project.
     cwd: String,
     /// Environment variables for ggen (`{tmp}` allowed); `GITHUB_WORKSPACE`
@@ -139,6 +142,8 @@ fn run(dir: &Path) -> Result<Golden, String> {
             .env_remove("RUST_BACKTRACE")
             .env_remove("GITHUB_WORKSPACE")
             .envs(step.env.iter().map(|(k, v)| (k, v.replace("{tmp}", &tmp))))
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
             .output()
             .unwrap();
         let text = |bytes| String::from_utf8(bytes).map_err(|_| format!("{at}: not UTF-8"));
@@ -186,8 +191,19 @@ fn run(dir: &Path) -> Result<Golden, String> {
     Ok(actual)
 }
 
-/// Does what a step asks before ggen runs: remove, put, link, builtin, pid.
+/// Does what a step asks before ggen runs: commit, remove, put, link,
+/// builtin, pid.
 fn prepare(step: &Step, dir: &Path, project: &Path, outside: &Path) {
+    if let Some(message) = &step.commit {
+        if !project.join(".git").exists() {
+            git(project, &["init", "--quiet", "--initial-branch=main"]);
+        }
+        git(project, &["add", "--all"]);
+        git(
+            project,
+            &["commit", "--quiet", "--no-verify", "-m", message],
+        );
+    }
     for path in step.remove.iter().map(|p| project.join(p)) {
         match path.is_dir() {
             true => std::fs::remove_dir_all(&path).unwrap(),
@@ -210,6 +226,31 @@ fn prepare(step: &Step, dir: &Path, project: &Path, outside: &Path) {
     if let Some(path) = &step.pid {
         std::fs::write(project.join(path), format!("{}\n", std::process::id())).unwrap();
     }
+}
+
+/// Runs git in `dir` with a fixed author and clock and no user or system
+/// configuration, so a commit's id depends on the case's files only.
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .envs([("GIT_AUTHOR_NAME", "ggen"), ("GIT_COMMITTER_NAME", "ggen")])
+        .envs([
+            ("GIT_AUTHOR_EMAIL", "ggen@example.org"),
+            ("GIT_COMMITTER_EMAIL", "ggen@example.org"),
+        ])
+        .envs([
+            ("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z"),
+            ("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z"),
+        ])
+        .status()
+        .unwrap_or_else(|e| panic!("a step commits with git, which cannot run here: {e}"));
+    assert!(status.success(), "git {} failed: {status}", args.join(" "));
 }
 
 /// Compares what a run produced with the case folder's golden files, or

@@ -4,6 +4,7 @@
 //! the exit code.
 
 pub mod ci;
+mod diff;
 mod eject;
 mod init;
 mod output;
@@ -13,6 +14,7 @@ mod verify;
 
 use std::path::PathBuf;
 
+pub use diff::diff;
 pub use eject::eject;
 pub use init::init;
 pub use output::{EXIT_BROKEN_PIPE, Output, is_broken_pipe};
@@ -123,6 +125,22 @@ pub struct VerifyOptions {
     pub receipt: Option<PathBuf>,
     /// The public key whose signature of the receipt must be beside it.
     pub key: Option<PathBuf>,
+    /// Text, JSON, GitHub or SARIF.
+    pub format: Format,
+    /// The folder GitHub and SARIF paths are relative to (the binary
+    /// passes `GITHUB_WORKSPACE`); the current folder when `None`.
+    pub workspace: Option<PathBuf>,
+}
+
+/// `ggen diff`.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// The manifest of the project as it is.
+    pub manifest: PathBuf,
+    /// The version to compare with: a path, or a git revision.
+    pub against: String,
+    /// Exit 0 even when a change breaks callers of the generated code.
+    pub allow_breaking: bool,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// The folder GitHub and SARIF paths are relative to (the binary

@@ -44,6 +44,9 @@ pub enum Check {
     VerifyInputChanged,
     /// `verify --key`: the receipt's signature is missing or does not hold.
     VerifySignature,
+    /// `diff`: a change to the specification breaks callers of the
+    /// generated code.
+    DiffBreaking,
 }
 
 impl Check {
@@ -81,6 +84,7 @@ impl Check {
             Check::VerifyMissing => "verify-missing".into(),
             Check::VerifyInputChanged => "verify-input-changed".into(),
             Check::VerifySignature => "verify-signature".into(),
+            Check::DiffBreaking => "diff-breaking".into(),
         }
     }
 
@@ -107,6 +111,7 @@ impl Check {
             Check::VerifyMissing => "OutputMissing".into(),
             Check::VerifyInputChanged => "InputChanged".into(),
             Check::VerifySignature => "ReceiptSignature".into(),
+            Check::DiffBreaking => "BreakingChange".into(),
         }
     }
 
@@ -140,6 +145,9 @@ impl Check {
             }
             Check::VerifySignature => {
                 "The receipt's DSSE envelope is missing, or is not a signature of the receipt by the given key.".into()
+            }
+            Check::DiffBreaking => {
+                "A change to the specification breaks callers of the generated code: an entity its API names was removed or renamed, or a value the API depends on changed.".into()
             }
         }
     }

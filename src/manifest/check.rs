@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawGeneration, RawManifest, RawOntology, RawProject, RawSource, RawTarget};
+use super::raw::{
+    RawEntity, RawGeneration, RawManifest, RawOntology, RawProject, RawSource, RawTarget,
+};
 use super::{
-    FileRef, Generation, GenerationRule, InferenceRule, Manifest, Ontology, Project, Source,
-    TargetRef, ValidationRule, check_identifier, suggest_identifier,
+    EntityKind, FileRef, Generation, GenerationRule, InferenceRule, Manifest, Ontology, Project,
+    Source, TargetRef, ValidationRule, check_identifier, suggest_identifier,
 };
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::paths::{PathProblem, normalize_relative};
@@ -71,6 +73,7 @@ impl<'a> Checker<'a> {
             .and_then(|r| r.sign_key)
             .map(|key| self.input_path(&key))
             .transpose()?;
+        let entities = self.entities(raw.entities)?;
         Ok(Manifest {
             file: file.to_path_buf(),
             root,
@@ -83,7 +86,34 @@ impl<'a> Checker<'a> {
             targets,
             definitions: Vec::new(),
             sign_key,
+            entities,
         })
+    }
+
+    fn entities(&self, raw: Vec<RawEntity>) -> Result<Vec<EntityKind>> {
+        let mut seen = BTreeSet::new();
+        let mut kinds = Vec::new();
+        for entity in raw {
+            let kind = entity.kind.get_ref();
+            if kind.trim().is_empty() {
+                return Err(self.err(&entity.kind.span(), "an entity kind has an empty name"));
+            }
+            if !seen.insert(kind.clone()) {
+                return Err(self.err(
+                    &entity.kind.span(),
+                    format!("the entity kind `{kind}` is described twice"),
+                ));
+            }
+            kinds.push(EntityKind {
+                kind: kind.clone(),
+                query: self.source(entity.query)?,
+                key: entity.key,
+                removed: entity.removed,
+                api: entity.api,
+                references: entity.references,
+            });
+        }
+        Ok(kinds)
     }
 
     fn project(&self, raw: RawProject) -> Result<Project> {

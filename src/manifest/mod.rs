@@ -4,8 +4,11 @@
 //! errors are rendered with the nearest valid key ([`errors`]).
 
 mod check;
+mod entity;
 mod errors;
 mod raw;
+
+pub use entity::EntityKind;
 
 pub(crate) use errors::toml_error;
 
@@ -45,6 +48,8 @@ pub struct Manifest {
     /// (`.ggen/receipt.dsse.json`). Never an input: only its path is in the
     /// manifest.
     pub sign_key: Option<FileRef>,
+    /// `[[entities]]`: the manifest's own kinds, then the targets'.
+    pub entities: Vec<EntityKind>,
 }
 
 /// `[[targets]]`: a target by name, and where its outputs go.

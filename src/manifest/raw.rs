@@ -24,12 +24,27 @@ pub(super) struct RawManifest {
     pub(super) targets: Vec<RawTarget>,
     #[serde(default)]
     pub(super) receipt: Option<RawReceipt>,
+    #[serde(default)]
+    pub(super) entities: Vec<RawEntity>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawReceipt {
     pub(super) sign_key: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEntity {
+    pub(super) kind: Spanned<String>,
+    pub(super) query: Spanned<RawSource>,
+    pub(super) key: String,
+    pub(super) removed: Option<String>,
+    #[serde(default)]
+    pub(super) api: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) references: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]

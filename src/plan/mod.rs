@@ -11,61 +11,16 @@ use crate::extract;
 use crate::inputs::Inputs;
 use crate::keys::SigningKey;
 use crate::manifest::Manifest;
-use crate::normalize;
+use crate::normalize::{self, Graph};
 use crate::render::Templates;
 use crate::sparql::Engine;
 
 mod compare;
+mod stage;
 
 use compare::compare;
 
-/// The five stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    /// μ₁.
-    Normalize,
-    /// μ₂.
-    Extract,
-    /// μ₃.
-    Render,
-    /// μ₄.
-    Canonicalize,
-    /// μ₅.
-    Receipt,
-}
-
-impl Stage {
-    /// All stages in order.
-    pub const ALL: [Stage; 5] = [
-        Stage::Normalize,
-        Stage::Extract,
-        Stage::Render,
-        Stage::Canonicalize,
-        Stage::Receipt,
-    ];
-
-    /// The stage's line, without the mark.
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Normalize => "[μ₁] Normalizing RDF ontology...",
-            Stage::Extract => "[μ₂] Extracting entities via SPARQL...",
-            Stage::Render => "[μ₃] Rendering templates (Tera)...",
-            Stage::Canonicalize => "[μ₄] Canonicalizing outputs...",
-            Stage::Receipt => "[μ₅] Generating receipt...",
-        }
-    }
-
-    /// A short name for logs and JSON.
-    pub fn key(self) -> &'static str {
-        match self {
-            Stage::Normalize => "normalize",
-            Stage::Extract => "extract",
-            Stage::Render => "render",
-            Stage::Canonicalize => "canonicalize",
-            Stage::Receipt => "receipt",
-        }
-    }
-}
+pub use stage::Stage;
 
 /// What a sync does to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -211,8 +166,25 @@ pub fn select_rules(manifest: &Manifest, names: &[String]) -> Result<Vec<usize>>
 struct Extracted {
     selected: Vec<usize>,
     inputs: Inputs,
+    engine: Engine,
+    graph: Graph,
     rows: Vec<extract::RuleRows>,
     stats: Stats,
+}
+
+/// What μ₁–μ₄ make of a project, in memory, before anything is compared
+/// with the disk: `ggen diff` compares two versions' with each other.
+pub struct Generated {
+    /// The normalized graph.
+    pub graph: Graph,
+    /// The engine that ran the project's queries (its prefixes and functions).
+    pub engine: Engine,
+    /// Every input read.
+    pub inputs: Inputs,
+    /// Every output, sorted by path.
+    pub outputs: Vec<Output>,
+    /// Counts and timings.
+    pub stats: Stats,
 }
 
 /// Runs μ₁ and μ₂ for the selected rules, timing each stage.
@@ -247,6 +219,8 @@ fn normalize_and_extract(
     Ok(Extracted {
         selected,
         inputs,
+        engine,
+        graph,
         rows,
         stats,
     })
@@ -260,8 +234,16 @@ pub fn validate(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Stats> {
-    let extracted = normalize_and_extract(manifest, options, progress)?;
-    let (_, _, stats) = render_and_canonicalize(manifest, extracted, progress)?;
+    let Extracted {
+        selected,
+        mut inputs,
+        graph,
+        rows,
+        mut stats,
+        ..
+    } = normalize_and_extract(manifest, options, progress)?;
+    drop(graph);
+    render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
     Ok(stats)
 }
 
@@ -271,31 +253,57 @@ pub fn plan(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Plan> {
-    let extracted = normalize_and_extract(manifest, options, progress)?;
-    let selected = extracted.selected.clone();
-    let (outputs, inputs, stats) = render_and_canonicalize(manifest, extracted, progress)?;
+    let Extracted {
+        selected,
+        mut inputs,
+        graph,
+        rows,
+        mut stats,
+        ..
+    } = normalize_and_extract(manifest, options, progress)?;
+    // The later stages need the rows only.
+    drop(graph);
+    let outputs =
+        render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
     let started = Instant::now();
     let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
     plan.stats.timings.push((Stage::Receipt, started.elapsed()));
     Ok(plan)
 }
 
-/// μ₃ and μ₄: the selected rules' outputs, in memory.
-fn render_and_canonicalize(
-    manifest: &Manifest,
-    extracted: Extracted,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<(Vec<Output>, Inputs, Stats)> {
+/// μ₁–μ₄ for every rule, in memory: the graph and the outputs.
+pub fn generate(manifest: &Manifest, progress: &mut dyn FnMut(Stage)) -> Result<Generated> {
     let Extracted {
         selected,
         mut inputs,
+        engine,
+        graph,
         rows,
         mut stats,
-    } = extracted;
+    } = normalize_and_extract(manifest, &Options::default(), progress)?;
+    let outputs =
+        render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
+    Ok(Generated {
+        graph,
+        engine,
+        inputs,
+        outputs,
+        stats,
+    })
+}
 
+/// μ₃ and μ₄: the selected rules' outputs, in memory.
+fn render_and_canonicalize(
+    manifest: &Manifest,
+    selected: &[usize],
+    inputs: &mut Inputs,
+    rows: Vec<extract::RuleRows>,
+    stats: &mut Stats,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<Output>> {
     let started = Instant::now();
-    let templates = Templates::load(manifest, &mut inputs, &selected)?;
-    let rendered = templates.render(manifest, &selected, &rows)?;
+    let templates = Templates::load(manifest, inputs, selected)?;
+    let rendered = templates.render(manifest, selected, &rows)?;
     drop(rows);
     stats.timings.push((Stage::Render, started.elapsed()));
     progress(Stage::Render);
@@ -309,5 +317,5 @@ fn render_and_canonicalize(
     }
     stats.timings.push((Stage::Canonicalize, started.elapsed()));
     progress(Stage::Canonicalize);
-    Ok((outputs, inputs, stats))
+    Ok(outputs)
 }

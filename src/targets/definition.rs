@@ -19,6 +19,10 @@ pub struct Definition {
     /// The files the target generates, in order.
     #[serde(default)]
     pub files: Vec<FileEntry>,
+    /// The kinds of entity its generated code is built from, as `ggen diff`
+    /// compares them.
+    #[serde(default)]
+    pub entities: Vec<EntityEntry>,
 }
 
 /// The vocabulary: imported into the graph, with its inference rules and
@@ -57,6 +61,26 @@ pub struct CheckEntry {
     pub query: String,
     /// The message, a template rendered with each violation's row.
     pub message: String,
+}
+
+/// A kind of entity (`[[entities]]`); see [`crate::manifest::EntityKind`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityEntry {
+    /// Its name (`pool`).
+    pub kind: String,
+    /// The SELECT query's file: one row per entity.
+    pub query: String,
+    /// The column that identifies an entity.
+    pub key: String,
+    /// Why removing or renaming one breaks callers.
+    pub removed: Option<String>,
+    /// Columns whose change breaks callers, with why.
+    #[serde(default)]
+    pub api: BTreeMap<String, String>,
+    /// Columns holding the key of an entity of another kind: column → kind.
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
 }
 
 /// One generated file: a template rendered with the queries, or a file

@@ -12,6 +12,7 @@
 mod builtin;
 mod definition;
 mod eject;
+mod entities;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -83,6 +84,7 @@ pub fn embedded_file(path: &str) -> Option<&'static str> {
 pub fn expand(manifest: &mut Manifest) -> Result<Vec<Override>> {
     let mut overrides = Vec::new();
     let mut vocabulary = BTreeSet::new();
+    let mut described = entities::Described::default();
     for target in manifest.targets.clone() {
         let folder = Folder::open(manifest, &target)?;
         let definition = folder.definition(manifest, &target)?;
@@ -127,6 +129,8 @@ pub fn expand(manifest: &mut Manifest) -> Result<Vec<Override>> {
                 });
             }
         }
+
+        entities::add(manifest, &folder, &target, &definition, &mut described)?;
 
         let mut queries = BTreeMap::new();
         for (name, rel) in &definition.queries {
