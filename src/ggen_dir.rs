@@ -15,6 +15,10 @@ pub const ENVELOPE: &str = ".ggen/receipt.dsse.json";
 /// The audit trail: one JSON line per audited sync.
 pub const AUDIT: &str = ".ggen/audit.jsonl";
 
+/// Which binary wrote which receipt, for the no-op fast path
+/// ([`crate::plan::fresh`]); local, ignored by git.
+pub const CACHE: &str = ".ggen/cache.json";
+
 /// The lock that keeps two syncs of one project from interleaving.
 pub const LOCK: &str = ".ggen/lock";
 
@@ -23,4 +27,4 @@ pub const LOCK: &str = ".ggen/lock";
 pub const TEMP_PREFIX: &str = ".ggen-tmp-";
 
 /// The `.gitignore` lines for the files that stay local.
-pub const GITIGNORE: &str = "# ggen's local trail and lock; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/lock\n";
+pub const GITIGNORE: &str = "# ggen's local trail, cache and lock; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/cache.json\n.ggen/lock\n";

@@ -185,7 +185,11 @@ impl Templates {
 }
 
 /// Every `*.tera` file under `dir`, manifest-relative, sorted.
-fn template_files(manifest: &Manifest, dir: &str, span: &Range<usize>) -> Result<Vec<String>> {
+pub(crate) fn template_files(
+    manifest: &Manifest,
+    dir: &str,
+    span: &Range<usize>,
+) -> Result<Vec<String>> {
     let root = manifest.resolve(dir);
     if !root.is_dir() {
         return Err(Error::at(

@@ -10,6 +10,7 @@ mod cases;
 mod cross_language;
 mod diagrams;
 mod digests;
+mod fast_path;
 mod pipes;
 mod repository;
 mod sarif;

@@ -236,6 +236,7 @@ fn plan_json(mode: Mode, plan: &Plan, code: u8, errors: &[serde_json::Value]) ->
         "graph": { "sha256": plan.stats.graph_digest, "quads": plan.stats.quads },
         "receipt": { "path": ggen_dir::RECEIPT, "sha256": sha256_hex(&plan.receipt), "action": receipt_action },
         "timings_ms": timings_ms(&plan.stats),
+        "from_receipt": plan.from_receipt,
         "errors": errors,
     });
     if let Some(action) = envelope_action(plan) {
@@ -320,6 +321,12 @@ fn print_plan(out: &mut dyn Write, mode: Mode, plan: &Plan, verbose: bool) {
             "\n{} quads (graph sha256 {}), {} rows",
             plan.stats.quads, plan.stats.graph_digest, plan.stats.rows
         );
+        if plan.from_receipt {
+            let _ = writeln!(
+                out,
+                "Up to date, proved from the receipt: no input, target or ggen binary changed and every output matches it; no stage ran"
+            );
+        }
         for (stage, d) in &plan.stats.timings {
             let _ = writeln!(
                 out,

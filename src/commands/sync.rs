@@ -53,21 +53,35 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
         };
     }
 
-    let planned = plan::plan(&manifest, &plan_options, &mut |s| report.stage_done(s));
-    let plan = match planned {
-        Ok(plan) => plan,
-        Err(e) => {
-            if e.kind != ErrorKind::Usage {
-                report.stage_failed();
+    // A sync that would change nothing is proved from the receipt.
+    let plan = match plan::fresh(&manifest, &plan_options) {
+        Ok(Some(plan)) => {
+            for stage in &Stage::ALL[..4] {
+                report.stage_done_with(*stage, "(unchanged)");
             }
-            return report.sync_failed(mode, &e, None);
+            plan
         }
+        Ok(None) => match plan::plan(&manifest, &plan_options, &mut |s| report.stage_done(s)) {
+            Ok(plan) => plan,
+            Err(e) => {
+                if e.kind != ErrorKind::Usage {
+                    report.stage_failed();
+                }
+                return report.sync_failed(mode, &e, None);
+            }
+        },
+        Err(e) => return report.sync_failed(mode, &e, None),
     };
     if mode.writes()
         && let Err(e) = write::apply(&manifest, &plan, options.force)
     {
         report.stage_failed();
         return report.sync_failed(mode, &e, Some(&plan));
+    }
+    // Only a sync of every rule makes a receipt whose outputs all follow
+    // from its inputs.
+    if mode.writes() && !plan.from_receipt && options.rules.is_empty() {
+        plan::record(&manifest, &plan);
     }
     if mode.writes() {
         report.stage_done(Stage::Receipt);
@@ -142,6 +156,7 @@ fn append_audit(manifest: &Manifest, plan: &Plan) -> Result<()> {
             "kept": count(Action::Kept),
         },
         "graph_sha256": plan.stats.graph_digest,
+        "from_receipt": plan.from_receipt,
         "receipt_sha256": sha256_hex(&plan.receipt),
     });
     let path = manifest.resolve(ggen_dir::AUDIT);

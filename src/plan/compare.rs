@@ -139,6 +139,7 @@ pub(super) fn compare(
         receipt,
         old_receipt,
         stats,
+        from_receipt: false,
     })
 }
 

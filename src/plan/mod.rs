@@ -16,9 +16,11 @@ use crate::render::Templates;
 use crate::sparql::Engine;
 
 mod compare;
+mod fresh;
 mod stage;
 
 use compare::compare;
+pub use fresh::{fresh, record};
 
 pub use stage::Stage;
 
@@ -75,6 +77,8 @@ pub struct Plan {
     pub keyid: Option<String>,
     /// Facts for reports and the audit log.
     pub stats: Stats,
+    /// Proved from the receipt by the no-op fast path ([`fresh`]): no stage ran.
+    pub from_receipt: bool,
 }
 
 /// Counts and timings of a run.
