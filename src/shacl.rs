@@ -33,6 +33,8 @@ use oxigraph::store::Store;
 pub use error::ShapeError;
 pub use vocab::Component;
 
+pub use defaults::Done as DefaultsDone;
+
 /// The shapes found in a store, read once.
 #[derive(Debug, Clone)]
 pub struct Shapes {
@@ -79,12 +81,29 @@ impl Shapes {
     /// Gives each focus node of a property shape with `sh:defaultValue`
     /// that default when it has no value for the path; returns how many
     /// triples were added (0 once nothing is missing).
-    pub fn apply_defaults(&self, store: &Store) -> Result<usize, ShapeError> {
-        defaults::apply(&self.defaults, store)
+    /// `done` carries, from one round to the next, the nodes already given
+    /// their defaults.
+    pub fn apply_defaults(
+        &self,
+        store: &Store,
+        done: &mut DefaultsDone,
+    ) -> Result<usize, ShapeError> {
+        defaults::apply(&self.defaults, store, done)
     }
 
     /// Every violation, sorted by focus, path, component and value.
     pub fn validate(&self, store: &Store) -> Result<Vec<Violation>, ShapeError> {
         validate::validate(&self.shapes, store)
+    }
+
+    /// [`Shapes::validate`] split between `threads` threads whatever the
+    /// number of focus nodes (tests compare it with one thread).
+    #[cfg(test)]
+    pub(crate) fn validate_on(
+        &self,
+        store: &Store,
+        threads: usize,
+    ) -> Result<Vec<Violation>, ShapeError> {
+        validate::validate_on(&self.shapes, store, threads, 0)
     }
 }

@@ -37,6 +37,7 @@ pub fn infer(
     // Defaults need another pass only when the rules added something, or
     // the last pass did (a default can make a node a focus of a shape).
     let mut defaults_needed = true;
+    let mut done = crate::shacl::DefaultsDone::default();
     for round in 1.. {
         let mut added = 0;
         for rule in &rules {
@@ -58,7 +59,7 @@ pub fn infer(
         // their values in the same round.
         if added > 0 || defaults_needed {
             let defaults = shapes
-                .apply_defaults(store)
+                .apply_defaults(store, &mut done)
                 .map_err(|e| shape_error(manifest, loaded, store, e))?
                 + first_release::apply_defaults(store)?;
             added += defaults;

@@ -3,7 +3,7 @@
 //! non-validating; ggen gives it this meaning. Index lookups only, since
 //! the caller runs it every inference round.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use oxigraph::model::{GraphName, NamedNode, Quad, Term};
 use oxigraph::store::Store;
@@ -50,22 +50,37 @@ pub fn rules(shapes: &[Shape]) -> Vec<DefaultRule> {
     rules
 }
 
+/// The focus nodes each rule has given its defaults, by rule index. Triples
+/// are only ever added, so a node that has a value for every path of a rule
+/// keeps it: a later round looks at new focus nodes only.
+#[derive(Debug, Default)]
+pub struct Done(HashSet<(usize, Term)>);
+
 /// Adds the missing defaults; returns how many triples were added. When
 /// two shapes give one (node, path) a default, the first shape's wins.
-pub fn apply(rules: &[DefaultRule], store: &Store) -> Result<usize, ShapeError> {
+pub fn apply(rules: &[DefaultRule], store: &Store, done: &mut Done) -> Result<usize, ShapeError> {
     let mut new = Vec::new();
+    // Only a path that several rules give defaults for needs to remember
+    // which nodes got one this round (each rule sees a node once).
+    let mut count: HashMap<&NamedNode, usize> = HashMap::new();
+    for (path, _) in rules.iter().flat_map(|r| &r.values) {
+        *count.entry(path).or_default() += 1;
+    }
     let mut planned = HashSet::new();
-    for rule in rules {
+    for (i, rule) in rules.iter().enumerate() {
         for focus in graph::focus_nodes(store, &rule.targets)? {
             let Some(subject) = as_subject(&focus) else {
                 continue;
             };
+            if !done.0.insert((i, focus.clone())) {
+                continue;
+            }
             for (path, value) in &rule.values {
                 if graph::has_object(store, subject, path.as_ref())? {
                     continue;
                 }
                 let subject = subject.into_owned();
-                if planned.insert((subject.clone(), path.clone())) {
+                if count[path] == 1 || planned.insert((subject.clone(), path.clone())) {
                     new.push(Quad::new(
                         subject,
                         path.clone(),

@@ -76,3 +76,41 @@ fn components_name_their_iris() {
     );
     assert_eq!(Component::Sparql.local_name(), "SPARQLConstraintComponent");
 }
+
+#[test]
+fn validation_split_between_threads_finds_what_one_thread_finds() {
+    // Enough focus nodes, some invalid in each of several ways, and a
+    // SPARQL constraint: the split must not change a result or its order.
+    let shapes = r#"
+        ex:S a sh:NodeShape ; sh:targetClass ex:Pool ;
+            sh:property [ sh:path ex:size ; sh:datatype xsd:integer ; sh:minInclusive 1 ; sh:maxCount 1 ] ;
+            sh:property [ sh:path ex:name ; sh:minCount 1 ] ;
+            sh:sparql [ sh:message "odd pool {$this}" ;
+                        sh:select """SELECT $this WHERE { $this <http://example.org/odd> true }""" ] .
+    "#;
+    let mut data = String::new();
+    for i in 0..600 {
+        let size = match i % 7 {
+            0 => "0".to_string(),
+            1 => "\"x\"".to_string(),
+            2 => "1, 2".to_string(),
+            _ => (i % 5 + 1).to_string(),
+        };
+        let name = if i % 11 == 0 { "" } else { "ex:name \"n\" ;" };
+        let odd = if i % 13 == 0 { "ex:odd true ;" } else { "" };
+        data.push_str(&format!(
+            "ex:p{i} a ex:Pool ; {name} {odd} ex:size {size} .\n"
+        ));
+    }
+    let store = store(&[shapes, &data]);
+    let shapes = Shapes::load(&store).unwrap();
+    let one = shapes.validate_on(&store, 1).unwrap();
+    assert!(one.len() > 300, "{} violations", one.len());
+    for threads in [2, 3, 8] {
+        assert_eq!(
+            shapes.validate_on(&store, threads).unwrap(),
+            one,
+            "{threads} threads"
+        );
+    }
+}

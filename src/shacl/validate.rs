@@ -14,23 +14,68 @@ use super::sparql::{self, Row};
 use super::vocab::Component;
 use crate::names::local_name;
 
-/// All violations, sorted by focus, path, component and value.
+/// Focus nodes below which validation stays on one thread.
+const PARALLEL_FROM: usize = 4096;
+
+/// All violations, sorted by focus, path, component and value. The focus
+/// nodes are split between threads (one per core, when there are many);
+/// the sorted result and the first error in focus order do not depend on
+/// the split.
 pub fn validate(shapes: &[Shape], store: &Store) -> Result<Vec<Violation>, ShapeError> {
-    let mut run = Run {
-        shapes,
-        store,
-        probe: Probe::new()?,
-        out: Vec::new(),
-    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    validate_on(shapes, store, cores, PARALLEL_FROM)
+}
+
+/// [`validate`] on up to `threads` threads once there are `from` focus nodes.
+pub(super) fn validate_on(
+    shapes: &[Shape],
+    store: &Store,
+    threads: usize,
+    from: usize,
+) -> Result<Vec<Violation>, ShapeError> {
+    let mut work: Vec<(&Shape, Term)> = Vec::new();
     for shape in shapes {
         if shape.deactivated || shape.targets.is_empty() {
             continue;
         }
         for focus in graph::focus_nodes(store, &shape.targets)? {
-            run.shape(shape, &focus)?;
+            work.push((shape, focus));
         }
     }
-    let mut out = run.out;
+    let threads = match work.len() < from {
+        true => 1,
+        false => threads.max(1),
+    };
+    let check = |part: &[(&Shape, Term)]| -> Result<Vec<Violation>, ShapeError> {
+        let mut run = Run {
+            shapes,
+            store,
+            probe: Probe::new()?,
+            out: Vec::new(),
+        };
+        for (shape, focus) in part {
+            run.shape(shape, focus)?;
+        }
+        Ok(run.out)
+    };
+    let size = work.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Violation>, ShapeError>> = match threads {
+        1 => vec![check(&work)],
+        _ => std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .chunks(size)
+                .map(|part| scope.spawn(move || check(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        }),
+    };
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend(part?);
+    }
     // A shape reached twice (by its own target and by sh:property) reports
     // the same result twice: keep one.
     out.sort_by_cached_key(|v| {

@@ -68,7 +68,11 @@ fn own_store(vocabulary: &Path, shapes_file: &Path, data: &Path) -> (Store, Shap
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     }
     let shapes = Shapes::load(&store).expect("the shapes load");
-    while shapes.apply_defaults(&store).expect("defaults") > 0 {}
+    while shapes
+        .apply_defaults(&store, &mut Default::default())
+        .expect("defaults")
+        > 0
+    {}
     (store, shapes)
 }
 

@@ -70,7 +70,9 @@ pub fn fixture_store(fixture: &Path) -> (Store, Shapes) {
         }
     }
     for _ in 0..16 {
-        let mut added = shapes.apply_defaults(&store).expect("defaults");
+        let mut added = shapes
+            .apply_defaults(&store, &mut Default::default())
+            .expect("defaults");
         for rule in &rules {
             let results = SparqlEvaluator::new()
                 .parse_query(rule)
@@ -263,7 +265,12 @@ fn many_pools_timing() {
     let shapes_again = Shapes::load(&store).expect("load");
     let load = start.elapsed();
     let start = std::time::Instant::now();
-    assert_eq!(shapes_again.apply_defaults(&store).expect("defaults"), 0);
+    assert_eq!(
+        shapes_again
+            .apply_defaults(&store, &mut Default::default())
+            .expect("defaults"),
+        0
+    );
     let round = start.elapsed();
     let start = std::time::Instant::now();
     let violations = shapes.validate(&store).expect("validate");
