@@ -4,14 +4,29 @@
 %%% @doc Benchmark of `ggen_jobs', not part of `rebar3 ct':
 %%% run it with `rebar3 ct --dir bench'.
 %%%
-%%% Measured in one run, on the first lane whose breaker starts closed:
+%%% Measured in one run, on the first lane whose breaker starts closed.
+%%% The per-call figures are taken side by side: ?ROUNDS rounds, each
+%%% timing ?CALLS div ?ROUNDS calls of every variant in turn, so that a
+%%% change of load on the machine weighs on all of them alike.
 %%% <ul>
 %%% <li>bare `poolboy:transaction/2' with an empty fun (the floor);</li>
 %%% <li>`poolboy:transaction/2' plus one call into the worker;</li>
+%%% <li>bare `poolboy:checkout/3' + `poolboy:checkin/2' against
+%%%     `job_worker_pool:checkout_worker/2' + `checkin_worker/2' on the
+%%%     same pool, and their ratio;</li>
 %%% <li>`job_worker_pool:execute/2' on an empty lane (checkout, breaker,
-%%%     pull of nothing, checkin): its overhead over the floor;</li>
-%%% <li>`execute/2' on noop jobs, one caller: per job and per call;</li>
-%%% <li>`execute/2' on noop jobs, one caller per worker of the pool;</li>
+%%%     pull of nothing, checkin): its overhead over the floor, and the
+%%%     parts of that overhead timed alone: the lane's settings, a round
+%%%     trip into the worker, the worker's whole turn on an empty lane,
+%%%     the empty pull;</li>
+%%% <li>`execute/2' on noop jobs, one caller: per job and per call, and
+%%%     the parts of a job timed alone: its process under
+%%%     `job_worker_sup', its ack;</li>
+%%% <li>noop jobs drained by one caller per worker of the pool with
+%%%     `execute/2', against the baseline: as many callers each taking
+%%%     one job at a time from an ETS table and running it (the same
+%%%     handler, in the caller) in a bare `poolboy:transaction/2'; each
+%%%     side drains its share in ?ROUNDS alternating rounds;</li>
 %%% <li>for every pool, how long it takes to be back at its size after
 %%%     one of its workers is killed, checked out or idle: from the kill
 %%%     to the pool's status showing all its workers idle again, without
@@ -30,8 +45,10 @@
 
 -define(APP, ggen_jobs).
 -define(CALLS, 20000).
+-define(ROUNDS, 10).
 -define(WARMUP, 1000).
 -define(KILLS, 200).
+-define(NOOP, #{<<"action">> => <<"noop">>}).
 
 suite() ->
     [{timetrap, {minutes, 10}}].
@@ -52,56 +69,168 @@ end_per_suite(_Config) ->
 execute_throughput(_Config) ->
     {P, D} = hd([{LP, LD} || {LP, LD} <- job_worker:lanes() ++ [{bench, bench}],
                              maps:get(circuit_breaker, job_worker:lane_config(LP, LD)) =:= closed]),
-    #{pool := Pool, pull_size := PullSize} = job_worker:lane_config(P, D),
+    #{pool := Pool, pull_size := PullSize, process_timeout := Timeout,
+      checkout_timeout := CheckoutTimeout} = LaneConfig = job_worker:lane_config(P, D),
     Size = proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)),
-    Floor = per_call(fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end),
-    WithCall = per_call(fun() -> poolboy:transaction(Pool, fun job_worker:get_status/1) end),
-    Empty = per_call(fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end),
+    Aside = job_worker_pool:checkout_worker(Pool, CheckoutTimeout),
+    true = is_pid(Aside),
+    [Floor, WithCall, Bare, Wrapped, Empty, Settings, RoundTrip, Turn, Pull] =
+        side_by_side(
+          [fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end,
+           fun() -> poolboy:transaction(Pool, fun job_worker:get_status/1) end,
+           fun() -> poolboy:checkin(Pool, poolboy:checkout(Pool, true, CheckoutTimeout)) end,
+           fun() ->
+                   job_worker_pool:checkin_worker(
+                     Pool, job_worker_pool:checkout_worker(Pool, CheckoutTimeout))
+           end,
+           fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end,
+           fun() -> job_worker:lane_config(P, D) end,
+           fun() -> sys:get_state(Aside) end,
+           fun() -> {ok, #{processed := 0}} = job_worker:pull_and_process(Aside, P, D, LaneConfig) end,
+           fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end]),
+    ok = job_worker_pool:checkin_worker(Pool, Aside),
+    [JobProcess] = in_trapping_process(
+                     fun() ->
+                             Job = #{id => 0, priority => P, domain => D, payload => ?NOOP,
+                                     deliveries => 1},
+                             side_by_side([fun() -> ok = job_worker:run_job(Job, Timeout) end])
+                     end),
+    Ack = ack_time(P, D, Timeout),
     publish(P, D, (?WARMUP + ?CALLS) * PullSize),
-    Full = per_call(fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end),
+    [Full] = side_by_side([fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end]),
+    #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     Jobs = ?CALLS * PullSize,
-    publish(P, D, Jobs),
-    {Micros, ok} = timer:tc(fun() -> drain_concurrently(P, D, Size) end),
+    {ExecuteMicros, BaselineMicros} = drain_side_by_side(P, D, Pool, Size, Jobs),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     Recovery = [{"pool back to size after a worker is killed", ""}
                 | [{io_lib:format("  ~p, ~s worker", [KPool, Which]),
                     median_max(recovery_times(KPool, Which))}
                    || KPool <- job_worker_pool:pools(), Which <- ["checked-out", "idle"]]],
+    {Load1, Load5, _} = load(),
     Report = [{"pool / lane", io_lib:format("~p (size ~p) / ~p", [Pool, Size, {P, D}])},
+              {"schedulers online / load (1 min, 5 min)",
+               io_lib:format("~p / ~s, ~s", [erlang:system_info(schedulers_online), Load1, Load5])},
               {"poolboy:transaction, empty fun", us(Floor)},
               {"poolboy:transaction + 1 call to the worker", us(WithCall)},
+              {"poolboy:checkout + checkin", us(Bare)},
+              {"checkout_worker/2 + checkin_worker/2", us(Wrapped)},
+              {"  ratio to bare poolboy", ratio(Wrapped / Bare)},
               {"execute/2, empty lane", us(Empty)},
               {"execute/2 overhead over bare transaction", us(Empty - Floor)},
+              {"  lane_config/2 (in the caller)", us(Settings)},
+              {"  round trip into the worker (sys:get_state)", us(RoundTrip)},
+              {"  worker's turn, empty lane (pull_and_process/4)", us(Turn)},
+              {"  of which the pull of nothing (pull_jobs/4)", us(Pull)},
               {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
               {"  per job, 1 caller", us(Full / PullSize)},
               {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {io_lib:format("jobs/s, ~p concurrent callers", [Size]), rate(Jobs / Micros)}]
+              {"  a job's process under job_worker_sup", us(JobProcess)},
+              {"  a job's ack (job_queue:ack/1)", us(Ack)},
+              {io_lib:format("noop jobs/s, ~p callers, execute/2", [Size]),
+               rate(Jobs / ExecuteMicros)},
+              {io_lib:format("noop jobs/s, ~p callers, poolboy + ETS queue", [Size]),
+               rate(Jobs / BaselineMicros)},
+              {"  ratio execute/2 to baseline", ratio(BaselineMicros / ExecuteMicros)}]
         ++ Recovery,
     Text = [case Value of
                 "" -> io_lib:format("~s~n", [Name]);
-                _ -> io_lib:format("~-46s ~s~n", [Name, Value])
+                _ -> io_lib:format("~-50s ~s~n", [Name, Value])
             end || {Name, Value} <- Report],
     ct:log("~s", [Text]),
     io:format(user, "~n~s", [Text]),
     {comment, lists:flatten(io_lib:format("execute/2 empty ~s, floor ~s, ~s per noop job",
                                           [us(Empty), us(Floor), us(Full / PullSize)]))}.
 
-%% Mean microseconds per call over ?CALLS calls, after a warm-up.
-per_call(Fun) ->
-    [Fun() || _ <- lists:seq(1, ?WARMUP)],
-    {Micros, _} = timer:tc(fun() -> [Fun() || _ <- lists:seq(1, ?CALLS)] end),
-    Micros / ?CALLS.
+%% Mean microseconds per call of each fun, measured side by side: after
+%% ?WARMUP calls of each, ?ROUNDS rounds each timing ?CALLS div ?ROUNDS
+%% calls of every fun in turn.
+side_by_side(Funs) ->
+    [repeat(Fun, ?WARMUP) || Fun <- Funs],
+    PerRound = ?CALLS div ?ROUNDS,
+    Totals = lists:foldl(
+               fun(_Round, Acc) ->
+                       [Total + element(1, timer:tc(fun() -> repeat(Fun, PerRound) end))
+                        || {Fun, Total} <- lists:zip(Funs, Acc)]
+               end, [0 || _ <- Funs], lists:seq(1, ?ROUNDS)),
+    [Total / (PerRound * ?ROUNDS) || Total <- Totals].
+
+%% Mean microseconds of `job_queue:ack/1' on a job in flight: ?CALLS
+%% jobs published, then pulled and acked ?CALLS div ?ROUNDS at a time,
+%% only the acks timed (after as many untimed for the warm-up).
+ack_time(P, D, Timeout) ->
+    PerRound = ?CALLS div ?ROUNDS,
+    Round = fun() ->
+                    publish(P, D, PerRound),
+                    {ok, Held} = job_queue:pull_jobs(P, D, PerRound, Timeout),
+                    {Micros, _} = timer:tc(fun() ->
+                                                   [ok = job_queue:ack(Id) || #{id := Id} <- Held]
+                                           end),
+                    Micros
+            end,
+    _ = Round(),
+    lists:sum([Round() || _ <- lists:seq(1, ?ROUNDS)]) / (PerRound * ?ROUNDS).
+
+repeat(_Fun, 0) -> ok;
+repeat(Fun, N) -> _ = Fun(), repeat(Fun, N - 1).
+
+%% Runs Fun in a process trapping exits, as a worker does; its result.
+in_trapping_process(Fun) ->
+    Self = self(),
+    {Pid, MRef} = spawn_monitor(fun() ->
+                                        process_flag(trap_exit, true),
+                                        Self ! {self(), Fun()}
+                                end),
+    receive
+        {Pid, Result} -> demonitor(MRef, [flush]), Result;
+        {'DOWN', MRef, process, Pid, Reason} -> ct:fail({measurement_died, Reason})
+    end.
 
 publish(P, D, N) ->
-    [{ok, _} = job_queue:publish(P, D, #{<<"action">> => <<"noop">>}) || _ <- lists:seq(1, N)],
+    [{ok, _} = job_queue:publish(P, D, ?NOOP) || _ <- lists:seq(1, N)],
     ok.
 
-drain_concurrently(P, D, Callers) ->
+%% Microseconds each side took to drain `Jobs' noop jobs with `Callers'
+%% callers, in ?ROUNDS alternating rounds of Jobs div ?ROUNDS jobs:
+%% execute/2 on the lane, and the baseline.
+drain_side_by_side(P, D, Pool, Callers, Jobs) ->
+    PerRound = Jobs div ?ROUNDS,
+    lists:foldl(
+      fun(_Round, {Execute, Baseline}) ->
+              publish(P, D, PerRound),
+              {E, ok} = timer:tc(fun() -> concurrently(Callers, fun() -> drain(P, D) end) end),
+              Table = ets:new(bench_queue, [public, set, {write_concurrency, true}]),
+              true = ets:insert(Table, [{next, 0} | [{Id, job(Id, P, D)}
+                                                     || Id <- lists:seq(1, PerRound)]]),
+              {B, ok} = timer:tc(fun() ->
+                                         concurrently(Callers, fun() -> drain_ets(Table, Pool) end)
+                                 end),
+              [{next, _}] = ets:tab2list(Table),
+              true = ets:delete(Table),
+              {Execute + E, Baseline + B}
+      end, {0, 0}, lists:seq(1, ?ROUNDS)).
+
+concurrently(Callers, Fun) ->
     Self = self(),
-    Pids = [spawn_link(fun() -> drain(P, D), Self ! {done, self()} end)
+    Pids = [spawn_link(fun() -> Fun(), Self ! {done, self()} end)
             || _ <- lists:seq(1, Callers)],
     [receive {done, Pid} -> ok end || Pid <- Pids],
     ok.
+
+%% The baseline's caller: takes the next job (a counter names it, the
+%% table gives it up) and runs it in a bare poolboy transaction, until
+%% the table has no job left.
+drain_ets(Table, Pool) ->
+    Id = ets:update_counter(Table, next, 1),
+    case ets:take(Table, Id) of
+        [{Id, Job}] ->
+            ok = poolboy:transaction(Pool, fun(_Worker) -> job_handler:handle_job(Job) end),
+            drain_ets(Table, Pool);
+        [] ->
+            ok
+    end.
+
+job(Id, P, D) ->
+    #{id => Id, priority => P, domain => D, payload => ?NOOP, deliveries => 1}.
 
 %% Microseconds from killing a worker of Pool (`"checked-out"' or `"idle"')
 %% to Pool showing its size in idle workers again, the dead one not among
@@ -161,3 +290,15 @@ drain(P, D) ->
 us(Micros) -> io_lib:format("~.2f us", [Micros]).
 
 rate(PerMicro) -> integer_to_list(round(PerMicro * 1000000)).
+
+ratio(X) -> io_lib:format("~.2fx", [X]).
+
+%% The machine's load averages over 1, 5 and 15 minutes, as text (Linux).
+load() ->
+    case file:read_file("/proc/loadavg") of
+        {ok, Bin} ->
+            [L1, L5, L15 | _] = string:lexemes(binary_to_list(Bin), " "),
+            {L1, L5, L15};
+        {error, _} ->
+            {"unknown", "unknown", "unknown"}
+    end.
