@@ -7,26 +7,29 @@
 %%% Measured in one run, on the first lane whose breaker starts closed.
 %%% The per-call figures are taken side by side: ?ROUNDS rounds, each
 %%% timing ?CALLS div ?ROUNDS calls of every variant in turn, so that a
-%%% change of load on the machine weighs on all of them alike.
+%%% change of load on the machine weighs on all of them alike; each
+%%% figure is the median over the rounds (a round that a burst of other
+%%% work slowed down does not move it).
 %%% <ul>
 %%% <li>bare `poolboy:transaction/2' with an empty fun (the floor);</li>
-%%% <li>`poolboy:transaction/2' plus one call into the worker;</li>
 %%% <li>bare `poolboy:checkout/3' + `poolboy:checkin/2' against
 %%%     `job_worker_pool:checkout_worker/2' + `checkin_worker/2' on the
 %%%     same pool, and their ratio;</li>
 %%% <li>`job_worker_pool:execute/2' on an empty lane (checkout, breaker,
-%%%     pull of nothing, checkin): its overhead over the floor, and the
-%%%     parts of that overhead timed alone: the lane's settings, a round
-%%%     trip into the worker, the worker's whole turn on an empty lane,
-%%%     the empty pull;</li>
+%%%     pull of nothing, checkin): its overhead over the floor, split by
+%%%     two transactions that do part of its work: one that makes a bare
+%%%     call into the worker (`sys:get_state/1'), one that has the worker
+%%%     take its turn on the lane (`job_worker:pull_and_process/4', the
+%%%     lane's settings read beforehand); the lane's settings and the
+%%%     empty pull are also timed alone;</li>
 %%% <li>`execute/2' on noop jobs, one caller: per job and per call, and
-%%%     the parts of a job timed alone: its process under
-%%%     `job_worker_sup', its ack;</li>
+%%%     the parts of a job timed alone: its share of a pull, its process
+%%%     under `job_worker_sup', its ack;</li>
 %%% <li>noop jobs drained by one caller per worker of the pool with
 %%%     `execute/2', against the baseline: as many callers each taking
 %%%     one job at a time from an ETS table and running it (the same
-%%%     handler, in the caller) in a bare `poolboy:transaction/2'; each
-%%%     side drains its share in ?ROUNDS alternating rounds;</li>
+%%%     handler, in the caller) in a bare `poolboy:transaction/2'; the
+%%%     two drain in ?DRAIN_ROUNDS alternating rounds, medians;</li>
 %%% <li>for every pool, how long it takes to be back at its size after
 %%%     one of its workers is killed, checked out or idle: from the kill
 %%%     to the pool's status showing all its workers idle again, without
@@ -45,7 +48,8 @@
 
 -define(APP, ggen_jobs).
 -define(CALLS, 20000).
--define(ROUNDS, 10).
+-define(ROUNDS, 100).
+-define(DRAIN_ROUNDS, 10).
 -define(WARMUP, 1000).
 -define(KILLS, 200).
 -define(NOOP, #{<<"action">> => <<"noop">>}).
@@ -72,12 +76,17 @@ execute_throughput(_Config) ->
     #{pool := Pool, pull_size := PullSize, process_timeout := Timeout,
       checkout_timeout := CheckoutTimeout} = LaneConfig = job_worker:lane_config(P, D),
     Size = proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)),
-    Aside = job_worker_pool:checkout_worker(Pool, CheckoutTimeout),
-    true = is_pid(Aside),
-    [Floor, WithCall, Bare, Wrapped, Empty, Settings, RoundTrip, Turn, Pull] =
+    [Floor, WithCall, WithTurn, Bare, Wrapped, Empty, Settings, Pull] =
         side_by_side(
           [fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end,
-           fun() -> poolboy:transaction(Pool, fun job_worker:get_status/1) end,
+           fun() -> poolboy:transaction(Pool, fun sys:get_state/1) end,
+           fun() ->
+                   poolboy:transaction(
+                     Pool, fun(Worker) ->
+                                   {ok, #{processed := 0}} =
+                                       job_worker:pull_and_process(Worker, P, D, LaneConfig)
+                           end)
+           end,
            fun() -> poolboy:checkin(Pool, poolboy:checkout(Pool, true, CheckoutTimeout)) end,
            fun() ->
                    job_worker_pool:checkin_worker(
@@ -85,22 +94,19 @@ execute_throughput(_Config) ->
            end,
            fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end,
            fun() -> job_worker:lane_config(P, D) end,
-           fun() -> sys:get_state(Aside) end,
-           fun() -> {ok, #{processed := 0}} = job_worker:pull_and_process(Aside, P, D, LaneConfig) end,
            fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end]),
-    ok = job_worker_pool:checkin_worker(Pool, Aside),
     [JobProcess] = in_trapping_process(
                      fun() ->
                              Job = #{id => 0, priority => P, domain => D, payload => ?NOOP,
                                      deliveries => 1},
                              side_by_side([fun() -> ok = job_worker:run_job(Job, Timeout) end])
                      end),
-    Ack = ack_time(P, D, Timeout),
+    {PullPerJob, Ack} = pull_ack_times(P, D, PullSize, Timeout),
     publish(P, D, (?WARMUP + ?CALLS) * PullSize),
     [Full] = side_by_side([fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end]),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
-    Jobs = ?CALLS * PullSize,
-    {ExecuteMicros, BaselineMicros} = drain_side_by_side(P, D, Pool, Size, Jobs),
+    PerDrain = ?CALLS * PullSize div ?DRAIN_ROUNDS,
+    {ExecuteRate, BaselineRate} = drain_side_by_side(P, D, Pool, Size, PerDrain),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     Recovery = [{"pool back to size after a worker is killed", ""}
                 | [{io_lib:format("  ~p, ~s worker", [KPool, Which]),
@@ -111,26 +117,30 @@ execute_throughput(_Config) ->
               {"schedulers online / load (1 min, 5 min)",
                io_lib:format("~p / ~s, ~s", [erlang:system_info(schedulers_online), Load1, Load5])},
               {"poolboy:transaction, empty fun", us(Floor)},
-              {"poolboy:transaction + 1 call to the worker", us(WithCall)},
               {"poolboy:checkout + checkin", us(Bare)},
               {"checkout_worker/2 + checkin_worker/2", us(Wrapped)},
               {"  ratio to bare poolboy", ratio(Wrapped / Bare)},
               {"execute/2, empty lane", us(Empty)},
               {"execute/2 overhead over bare transaction", us(Empty - Floor)},
-              {"  lane_config/2 (in the caller)", us(Settings)},
-              {"  round trip into the worker (sys:get_state)", us(RoundTrip)},
-              {"  worker's turn, empty lane (pull_and_process/4)", us(Turn)},
-              {"  of which the pull of nothing (pull_jobs/4)", us(Pull)},
+              {"  a call into the worker", us(WithCall - Floor)},
+              {"  the worker's turn beyond that call", us(WithTurn - WithCall)},
+              {"  the rest, in the caller", us(Empty - WithTurn)},
+              {"poolboy:transaction + sys:get_state/1", us(WithCall)},
+              {"poolboy:transaction + pull_and_process/4", us(WithTurn)},
+              {"lane_config/2 alone", us(Settings)},
+              {"pull_jobs/4 alone, empty lane", us(Pull)},
               {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
               {"  per job, 1 caller", us(Full / PullSize)},
               {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {"  a job's process under job_worker_sup", us(JobProcess)},
-              {"  a job's ack (job_queue:ack/1)", us(Ack)},
+              {io_lib:format("  its share of a pull of ~p (pull_jobs/4)", [PullSize]),
+               us(PullPerJob)},
+              {"  its process under job_worker_sup (run_job/2)", us(JobProcess)},
+              {"  its ack (job_queue:ack/1)", us(Ack)},
               {io_lib:format("noop jobs/s, ~p callers, execute/2", [Size]),
-               rate(Jobs / ExecuteMicros)},
+               integer_to_list(round(ExecuteRate))},
               {io_lib:format("noop jobs/s, ~p callers, poolboy + ETS queue", [Size]),
-               rate(Jobs / BaselineMicros)},
-              {"  ratio execute/2 to baseline", ratio(BaselineMicros / ExecuteMicros)}]
+               integer_to_list(round(BaselineRate))},
+              {"  ratio execute/2 to baseline", ratio(ExecuteRate / BaselineRate)}]
         ++ Recovery,
     Text = [case Value of
                 "" -> io_lib:format("~s~n", [Name]);
@@ -141,34 +151,58 @@ execute_throughput(_Config) ->
     {comment, lists:flatten(io_lib:format("execute/2 empty ~s, floor ~s, ~s per noop job",
                                           [us(Empty), us(Floor), us(Full / PullSize)]))}.
 
-%% Mean microseconds per call of each fun, measured side by side: after
+%% Microseconds per call of each fun, measured side by side: after
 %% ?WARMUP calls of each, ?ROUNDS rounds each timing ?CALLS div ?ROUNDS
-%% calls of every fun in turn.
+%% calls of every fun in turn; for each fun, the median over the rounds
+%% of its mean per call.
 side_by_side(Funs) ->
     [repeat(Fun, ?WARMUP) || Fun <- Funs],
     PerRound = ?CALLS div ?ROUNDS,
-    Totals = lists:foldl(
-               fun(_Round, Acc) ->
-                       [Total + element(1, timer:tc(fun() -> repeat(Fun, PerRound) end))
-                        || {Fun, Total} <- lists:zip(Funs, Acc)]
-               end, [0 || _ <- Funs], lists:seq(1, ?ROUNDS)),
-    [Total / (PerRound * ?ROUNDS) || Total <- Totals].
+    Rounds = [[element(1, timer:tc(fun() -> repeat(Fun, PerRound) end)) / PerRound
+               || Fun <- Funs]
+              || _ <- lists:seq(1, ?ROUNDS)],
+    medians(Rounds).
 
-%% Mean microseconds of `job_queue:ack/1' on a job in flight: ?CALLS
-%% jobs published, then pulled and acked ?CALLS div ?ROUNDS at a time,
-%% only the acks timed (after as many untimed for the warm-up).
-ack_time(P, D, Timeout) ->
-    PerRound = ?CALLS div ?ROUNDS,
+%% The median of each column of Rows.
+medians([[] | _]) -> [];
+medians(Rows) -> [median([hd(R) || R <- Rows]) | medians([tl(R) || R <- Rows])].
+
+median(Values) ->
+    Sorted = lists:sort(Values),
+    N = length(Sorted),
+    case N rem 2 of
+        1 -> lists:nth(N div 2 + 1, Sorted);
+        0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
+    end.
+
+%% Microseconds a job costs in `job_queue:pull_jobs/4' (pulled PullSize
+%% at a time, as a worker pulls) and in `job_queue:ack/1': in each of
+%% ?ROUNDS rounds (after one for the warm-up) about ?CALLS div ?ROUNDS
+%% jobs are published, then pulled and acked a pull at a time, the pulls
+%% and the acks timed apart; the medians over the rounds.
+pull_ack_times(P, D, PullSize, Timeout) ->
+    Pulls = max(1, ?CALLS div ?ROUNDS div PullSize),
     Round = fun() ->
-                    publish(P, D, PerRound),
-                    {ok, Held} = job_queue:pull_jobs(P, D, PerRound, Timeout),
-                    {Micros, _} = timer:tc(fun() ->
-                                                   [ok = job_queue:ack(Id) || #{id := Id} <- Held]
-                                           end),
-                    Micros
+                    publish(P, D, Pulls * PullSize),
+                    {PullMicros, AckMicros} =
+                        lists:foldl(
+                          fun(_, {PullAcc, AckAcc}) ->
+                                  {Micros, {ok, Jobs}} =
+                                      timer:tc(fun() ->
+                                                       job_queue:pull_jobs(P, D, PullSize, Timeout)
+                                               end),
+                                  PullSize = length(Jobs),
+                                  {Acked, _} = timer:tc(fun() -> ack_all(Jobs) end),
+                                  {PullAcc + Micros, AckAcc + Acked}
+                          end, {0, 0}, lists:seq(1, Pulls)),
+                    [PullMicros / (Pulls * PullSize), AckMicros / (Pulls * PullSize)]
             end,
     _ = Round(),
-    lists:sum([Round() || _ <- lists:seq(1, ?ROUNDS)]) / (PerRound * ?ROUNDS).
+    [Pull, Ack] = medians([Round() || _ <- lists:seq(1, ?ROUNDS)]),
+    {Pull, Ack}.
+
+ack_all(Jobs) ->
+    [ok = job_queue:ack(Id) || #{id := Id} <- Jobs].
 
 repeat(_Fun, 0) -> ok;
 repeat(Fun, N) -> _ = Fun(), repeat(Fun, N - 1).
@@ -189,25 +223,28 @@ publish(P, D, N) ->
     [{ok, _} = job_queue:publish(P, D, ?NOOP) || _ <- lists:seq(1, N)],
     ok.
 
-%% Microseconds each side took to drain `Jobs' noop jobs with `Callers'
-%% callers, in ?ROUNDS alternating rounds of Jobs div ?ROUNDS jobs:
-%% execute/2 on the lane, and the baseline.
-drain_side_by_side(P, D, Pool, Callers, Jobs) ->
-    PerRound = Jobs div ?ROUNDS,
-    lists:foldl(
-      fun(_Round, {Execute, Baseline}) ->
-              publish(P, D, PerRound),
-              {E, ok} = timer:tc(fun() -> concurrently(Callers, fun() -> drain(P, D) end) end),
-              Table = ets:new(bench_queue, [public, set, {write_concurrency, true}]),
-              true = ets:insert(Table, [{next, 0} | [{Id, job(Id, P, D)}
-                                                     || Id <- lists:seq(1, PerRound)]]),
-              {B, ok} = timer:tc(fun() ->
-                                         concurrently(Callers, fun() -> drain_ets(Table, Pool) end)
-                                 end),
-              [{next, _}] = ets:tab2list(Table),
-              true = ets:delete(Table),
-              {Execute + E, Baseline + B}
-      end, {0, 0}, lists:seq(1, ?ROUNDS)).
+%% Jobs per second each side drains with `Callers' callers: ?DRAIN_ROUNDS
+%% rounds (after one for the warm-up) of `PerRound' noop jobs drained by
+%% execute/2 on the lane, then by the baseline; for each, the median
+%% over the rounds.
+drain_side_by_side(P, D, Pool, Callers, PerRound) ->
+    Round = fun() ->
+                    publish(P, D, PerRound),
+                    {E, ok} = timer:tc(fun() -> concurrently(Callers, fun() -> drain(P, D) end) end),
+                    Table = ets:new(bench_queue, [public, set, {write_concurrency, true}]),
+                    true = ets:insert(Table, [{next, 0} | [{Id, job(Id, P, D)}
+                                                           || Id <- lists:seq(1, PerRound)]]),
+                    {B, ok} = timer:tc(fun() ->
+                                               concurrently(Callers,
+                                                            fun() -> drain_ets(Table, Pool) end)
+                                       end),
+                    [{next, _}] = ets:tab2list(Table),
+                    true = ets:delete(Table),
+                    [PerRound / E * 1000000, PerRound / B * 1000000]
+            end,
+    _ = Round(),
+    [Execute, Baseline] = medians([Round() || _ <- lists:seq(1, ?DRAIN_ROUNDS)]),
+    {Execute, Baseline}.
 
 concurrently(Callers, Fun) ->
     Self = self(),
@@ -271,14 +308,8 @@ await_back(Pool, Worker, Back, Deadline) ->
     end.
 
 median_max(Micros) ->
-    Sorted = lists:sort(Micros),
-    N = length(Sorted),
-    Median = case N rem 2 of
-                 1 -> lists:nth(N div 2 + 1, Sorted);
-                 0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
-             end,
     io_lib:format("median ~s, max ~s (~p kills)",
-                  [us(float(Median)), us(float(lists:last(Sorted))), N]).
+                  [us(float(median(Micros))), us(float(lists:max(Micros))), length(Micros)]).
 
 drain(P, D) ->
     case job_worker_pool:execute(P, D) of
