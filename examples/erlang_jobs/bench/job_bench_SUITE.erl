@@ -22,9 +22,10 @@
 %%%     take its turn on the lane (`job_worker:pull_and_process/4', the
 %%%     lane's settings read beforehand); the lane's settings and the
 %%%     empty pull are also timed alone;</li>
-%%% <li>`execute/2' on noop jobs, one caller: per job and per call, and
-%%%     the parts of a job timed alone: its share of a pull, its process
-%%%     under `job_worker_sup', its ack;</li>
+%%% <li>`execute/2' on noop jobs, one caller: per job and per call; the
+%%%     worker's loop replayed in the caller (a pull, then each job's
+%%%     process and ack), and its parts timed alone: a job's process under
+%%%     `job_worker_sup', a pull with the acks of the jobs it took;</li>
 %%% <li>noop jobs drained by one caller per worker of the pool with
 %%%     `execute/2', against the baseline: as many callers each taking
 %%%     one job at a time from an ETS table and running it (the same
@@ -95,15 +96,30 @@ execute_throughput(_Config) ->
            fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end,
            fun() -> job_worker:lane_config(P, D) end,
            fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end]),
-    [JobProcess] = in_trapping_process(
+    %% Three of these funs take PullSize jobs a call.
+    BatchCalls = ?CALLS div PullSize,
+    publish(P, D, 3 * (?WARMUP + BatchCalls) * PullSize),
+    Take = fun() ->
+                   {ok, Jobs} = job_queue:pull_jobs(P, D, PullSize, Timeout),
+                   PullSize = length(Jobs),
+                   Jobs
+           end,
+    Job = job(0, P, D),
+    [Full, Replay, JobProcess, PullAck] =
+        in_trapping_process(
+          fun() ->
+                  side_by_side(
+                    [fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end,
                      fun() ->
-                             Job = #{id => 0, priority => P, domain => D, payload => ?NOOP,
-                                     deliveries => 1},
-                             side_by_side([fun() -> ok = job_worker:run_job(Job, Timeout) end])
-                     end),
-    {PullPerJob, Ack} = pull_ack_times(P, D, PullSize, Timeout),
-    publish(P, D, (?WARMUP + ?CALLS) * PullSize),
-    [Full] = side_by_side([fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end]),
+                             [begin
+                                  ok = job_worker:run_job(J, Timeout),
+                                  ok = job_queue:ack(Id)
+                              end || #{id := Id} = J <- Take()]
+                     end,
+                     fun() -> ok = job_worker:run_job(Job, Timeout) end,
+                     fun() -> ack_all(Take()) end],
+                    BatchCalls)
+          end),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     PerDrain = ?CALLS * PullSize div ?DRAIN_ROUNDS,
     {ExecuteRate, BaselineRate} = drain_side_by_side(P, D, Pool, Size, PerDrain),
@@ -132,10 +148,10 @@ execute_throughput(_Config) ->
               {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
               {"  per job, 1 caller", us(Full / PullSize)},
               {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {io_lib:format("  its share of a pull of ~p (pull_jobs/4)", [PullSize]),
-               us(PullPerJob)},
-              {"  its process under job_worker_sup (run_job/2)", us(JobProcess)},
-              {"  its ack (job_queue:ack/1)", us(Ack)},
+              {"  the worker's loop replayed in the caller, per job", us(Replay / PullSize)},
+              {"    a job's process under job_worker_sup (run_job/2)", us(JobProcess)},
+              {io_lib:format("    a job's share of a pull of ~p, its ack", [PullSize]),
+               us(PullAck / PullSize)},
               {io_lib:format("noop jobs/s, ~p callers, execute/2", [Size]),
                integer_to_list(round(ExecuteRate))},
               {io_lib:format("noop jobs/s, ~p callers, poolboy + ETS queue", [Size]),
@@ -152,12 +168,15 @@ execute_throughput(_Config) ->
                                           [us(Empty), us(Floor), us(Full / PullSize)]))}.
 
 %% Microseconds per call of each fun, measured side by side: after
-%% ?WARMUP calls of each, ?ROUNDS rounds each timing ?CALLS div ?ROUNDS
+%% ?WARMUP calls of each, ?ROUNDS rounds each timing Calls div ?ROUNDS
 %% calls of every fun in turn; for each fun, the median over the rounds
 %% of its mean per call.
 side_by_side(Funs) ->
+    side_by_side(Funs, ?CALLS).
+
+side_by_side(Funs, Calls) ->
     [repeat(Fun, ?WARMUP) || Fun <- Funs],
-    PerRound = ?CALLS div ?ROUNDS,
+    PerRound = Calls div ?ROUNDS,
     Rounds = [[element(1, timer:tc(fun() -> repeat(Fun, PerRound) end)) / PerRound
                || Fun <- Funs]
               || _ <- lists:seq(1, ?ROUNDS)],
@@ -174,32 +193,6 @@ median(Values) ->
         1 -> lists:nth(N div 2 + 1, Sorted);
         0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
     end.
-
-%% Microseconds a job costs in `job_queue:pull_jobs/4' (pulled PullSize
-%% at a time, as a worker pulls) and in `job_queue:ack/1': in each of
-%% ?ROUNDS rounds (after one for the warm-up) about ?CALLS div ?ROUNDS
-%% jobs are published, then pulled and acked a pull at a time, the pulls
-%% and the acks timed apart; the medians over the rounds.
-pull_ack_times(P, D, PullSize, Timeout) ->
-    Pulls = max(1, ?CALLS div ?ROUNDS div PullSize),
-    Round = fun() ->
-                    publish(P, D, Pulls * PullSize),
-                    {PullMicros, AckMicros} =
-                        lists:foldl(
-                          fun(_, {PullAcc, AckAcc}) ->
-                                  {Micros, {ok, Jobs}} =
-                                      timer:tc(fun() ->
-                                                       job_queue:pull_jobs(P, D, PullSize, Timeout)
-                                               end),
-                                  PullSize = length(Jobs),
-                                  {Acked, _} = timer:tc(fun() -> ack_all(Jobs) end),
-                                  {PullAcc + Micros, AckAcc + Acked}
-                          end, {0, 0}, lists:seq(1, Pulls)),
-                    [PullMicros / (Pulls * PullSize), AckMicros / (Pulls * PullSize)]
-            end,
-    _ = Round(),
-    [Pull, Ack] = medians([Round() || _ <- lists:seq(1, ?ROUNDS)]),
-    {Pull, Ack}.
 
 ack_all(Jobs) ->
     [ok = job_queue:ack(Id) || #{id := Id} <- Jobs].
