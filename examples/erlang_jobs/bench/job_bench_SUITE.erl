@@ -9,7 +9,8 @@
 %%% timing ?CALLS div ?ROUNDS calls of every variant in turn, so that a
 %%% change of load on the machine weighs on all of them alike; each
 %%% figure is the median over the rounds (a round that a burst of other
-%%% work slowed down does not move it).
+%%% work slowed down does not move it), and each difference or ratio the
+%%% median of its value in each round.
 %%% <ul>
 %%% <li>bare `poolboy:transaction/2' with an empty fun (the floor);</li>
 %%% <li>bare `poolboy:checkout/3' + `poolboy:checkin/2' against
@@ -25,7 +26,10 @@
 %%% <li>`execute/2' on noop jobs, one caller: per job and per call; the
 %%%     worker's loop replayed in the caller (a pull, then each job's
 %%%     process and ack), and its parts timed alone: a job's process under
-%%%     `job_worker_sup', a pull with the acks of the jobs it took;</li>
+%%%     `job_worker_sup', a pull with the acks of the jobs it took; all
+%%%     with every scheduler online, then with one (each job passes
+%%%     through four processes, and with two schedulers each hand-off may
+%%%     have to wake the other scheduler's thread);</li>
 %%% <li>noop jobs drained by one caller per worker of the pool with
 %%%     `execute/2', against the baseline: as many callers each taking
 %%%     one job at a time from an ETS table and running it (the same
@@ -77,8 +81,8 @@ execute_throughput(_Config) ->
     #{pool := Pool, pull_size := PullSize, process_timeout := Timeout,
       checkout_timeout := CheckoutTimeout} = LaneConfig = job_worker:lane_config(P, D),
     Size = proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)),
-    [Floor, WithCall, WithTurn, Bare, Wrapped, Empty, Settings, Pull] =
-        side_by_side(
+    Rounds =
+        rounds(
           [fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end,
            fun() -> poolboy:transaction(Pool, fun sys:get_state/1) end,
            fun() ->
@@ -95,34 +99,32 @@ execute_throughput(_Config) ->
            end,
            fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end,
            fun() -> job_worker:lane_config(P, D) end,
-           fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end]),
-    %% Three of these funs take PullSize jobs a call.
-    BatchCalls = ?CALLS div PullSize,
-    publish(P, D, 3 * (?WARMUP + BatchCalls) * PullSize),
-    Take = fun() ->
-                   {ok, Jobs} = job_queue:pull_jobs(P, D, PullSize, Timeout),
-                   PullSize = length(Jobs),
-                   Jobs
-           end,
-    Job = job(0, P, D),
-    [Full, Replay, JobProcess, PullAck] =
-        in_trapping_process(
-          fun() ->
-                  side_by_side(
-                    [fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end,
-                     fun() ->
-                             [begin
-                                  ok = job_worker:run_job(J, Timeout),
-                                  ok = job_queue:ack(Id)
-                              end || #{id := Id} = J <- Take()]
-                     end,
-                     fun() -> ok = job_worker:run_job(Job, Timeout) end,
-                     fun() -> ack_all(Take()) end],
-                    BatchCalls)
-          end),
+           fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end],
+          ?CALLS),
+    [Floor, WithCall, WithTurn, Bare, Wrapped, Empty, Settings, Pull] = medians(Rounds),
+    %% Differences and ratios are taken round by round (the variants of a
+    %% round ran under the same load), then their median.
+    Paired = fun(F) -> median([F(list_to_tuple(Row)) || Row <- Rounds]) end,
+    Ratio = Paired(fun(R) -> element(5, R) / element(4, R) end),
+    Overhead = Paired(fun(R) -> element(6, R) - element(1, R) end),
+    CallPart = Paired(fun(R) -> element(2, R) - element(1, R) end),
+    TurnPart = Paired(fun(R) -> element(3, R) - element(2, R) end),
+    CallerPart = Paired(fun(R) -> element(6, R) - element(3, R) end),
+    Online = erlang:system_info(schedulers_online),
+    [Full, Replay, JobProcess, PullAck] = per_job(P, D, PullSize, Timeout),
+    [Full1, Replay1, JobProcess1, PullAck1] =
+        try
+            _ = erlang:system_flag(schedulers_online, 1),
+            per_job(P, D, PullSize, Timeout)
+        after
+            erlang:system_flag(schedulers_online, Online)
+        end,
+    Both = fun(X, X1) -> io_lib:format("~s (1 scheduler: ~s)", [us(X), us(X1)]) end,
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     PerDrain = ?CALLS * PullSize div ?DRAIN_ROUNDS,
-    {ExecuteRate, BaselineRate} = drain_side_by_side(P, D, Pool, Size, PerDrain),
+    DrainRounds = drain_rounds(P, D, Pool, Size, PerDrain),
+    [ExecuteRate, BaselineRate] = medians(DrainRounds),
+    DrainRatio = median([E / B || [E, B] <- DrainRounds]),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     Recovery = [{"pool back to size after a worker is killed", ""}
                 | [{io_lib:format("  ~p, ~s worker", [KPool, Which]),
@@ -135,52 +137,83 @@ execute_throughput(_Config) ->
               {"poolboy:transaction, empty fun", us(Floor)},
               {"poolboy:checkout + checkin", us(Bare)},
               {"checkout_worker/2 + checkin_worker/2", us(Wrapped)},
-              {"  ratio to bare poolboy", ratio(Wrapped / Bare)},
+              {"  ratio to bare poolboy", ratio(Ratio)},
               {"execute/2, empty lane", us(Empty)},
-              {"execute/2 overhead over bare transaction", us(Empty - Floor)},
-              {"  a call into the worker", us(WithCall - Floor)},
-              {"  the worker's turn beyond that call", us(WithTurn - WithCall)},
-              {"  the rest, in the caller", us(Empty - WithTurn)},
+              {"execute/2 overhead over bare transaction", us(Overhead)},
+              {"  a call into the worker", us(CallPart)},
+              {"  the worker's turn beyond that call", us(TurnPart)},
+              {"  the rest, in the caller", us(CallerPart)},
               {"poolboy:transaction + sys:get_state/1", us(WithCall)},
               {"poolboy:transaction + pull_and_process/4", us(WithTurn)},
               {"lane_config/2 alone", us(Settings)},
               {"pull_jobs/4 alone, empty lane", us(Pull)},
-              {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
-              {"  per job, 1 caller", us(Full / PullSize)},
-              {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {"  the worker's loop replayed in the caller, per job", us(Replay / PullSize)},
-              {"    a job's process under job_worker_sup (run_job/2)", us(JobProcess)},
+              {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), Both(Full, Full1)},
+              {"  per job, 1 caller", Both(Full / PullSize, Full1 / PullSize)},
+              {"  jobs/s, 1 caller", io_lib:format("~s (1 scheduler: ~s)",
+                                                    [rate(PullSize / Full), rate(PullSize / Full1)])},
+              {"  the worker's loop replayed in the caller, per job",
+               Both(Replay / PullSize, Replay1 / PullSize)},
+              {"    a job's process under job_worker_sup (run_job/2)", Both(JobProcess, JobProcess1)},
               {io_lib:format("    a job's share of a pull of ~p, its ack", [PullSize]),
-               us(PullAck / PullSize)},
+               Both(PullAck / PullSize, PullAck1 / PullSize)},
               {io_lib:format("noop jobs/s, ~p callers, execute/2", [Size]),
                integer_to_list(round(ExecuteRate))},
               {io_lib:format("noop jobs/s, ~p callers, poolboy + ETS queue", [Size]),
                integer_to_list(round(BaselineRate))},
-              {"  ratio execute/2 to baseline", ratio(ExecuteRate / BaselineRate)}]
+              {"  ratio execute/2 to baseline", ratio(DrainRatio)}]
         ++ Recovery,
     Text = [case Value of
                 "" -> io_lib:format("~s~n", [Name]);
-                _ -> io_lib:format("~-50s ~s~n", [Name, Value])
+                _ -> io_lib:format("~-54s ~s~n", [Name, Value])
             end || {Name, Value} <- Report],
     ct:log("~s", [Text]),
     io:format(user, "~n~s", [Text]),
     {comment, lists:flatten(io_lib:format("execute/2 empty ~s, floor ~s, ~s per noop job",
                                           [us(Empty), us(Floor), us(Full / PullSize)]))}.
 
-%% Microseconds per call of each fun, measured side by side: after
-%% ?WARMUP calls of each, ?ROUNDS rounds each timing Calls div ?ROUNDS
-%% calls of every fun in turn; for each fun, the median over the rounds
-%% of its mean per call.
-side_by_side(Funs) ->
-    side_by_side(Funs, ?CALLS).
+%% Per call of execute/2 on PullSize noop jobs, of the worker's loop
+%% replayed in a process of the suite (a pull, then each job's process
+%% and ack), of one job's process, and of a pull with the acks of the
+%% jobs it took: medians of rounds/2, in a process that traps exits as a
+%% worker does.
+per_job(P, D, PullSize, Timeout) ->
+    %% Three of these funs take PullSize jobs a call.
+    Calls = ?CALLS div PullSize,
+    publish(P, D, 3 * (?WARMUP + Calls) * PullSize),
+    Take = fun() ->
+                   {ok, Jobs} = job_queue:pull_jobs(P, D, PullSize, Timeout),
+                   PullSize = length(Jobs),
+                   Jobs
+           end,
+    Job = job(0, P, D),
+    Result = in_trapping_process(
+               fun() ->
+                       medians(rounds(
+                                 [fun() ->
+                                          {ok, #{processed := PullSize}} =
+                                              job_worker_pool:execute(P, D)
+                                  end,
+                                  fun() ->
+                                          [begin
+                                               ok = job_worker:run_job(J, Timeout),
+                                               ok = job_queue:ack(Id)
+                                           end || #{id := Id} = J <- Take()]
+                                  end,
+                                  fun() -> ok = job_worker:run_job(Job, Timeout) end,
+                                  fun() -> ack_all(Take()) end],
+                                 Calls))
+               end),
+    #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
+    Result.
 
-side_by_side(Funs, Calls) ->
+%% The funs measured side by side: after ?WARMUP calls of each, ?ROUNDS
+%% rounds each timing Calls div ?ROUNDS calls of every fun in turn; a
+%% row per round, of each fun's mean microseconds per call.
+rounds(Funs, Calls) ->
     [repeat(Fun, ?WARMUP) || Fun <- Funs],
     PerRound = Calls div ?ROUNDS,
-    Rounds = [[element(1, timer:tc(fun() -> repeat(Fun, PerRound) end)) / PerRound
-               || Fun <- Funs]
-              || _ <- lists:seq(1, ?ROUNDS)],
-    medians(Rounds).
+    [[element(1, timer:tc(fun() -> repeat(Fun, PerRound) end)) / PerRound || Fun <- Funs]
+     || _ <- lists:seq(1, ?ROUNDS)].
 
 %% The median of each column of Rows.
 medians([[] | _]) -> [];
@@ -218,9 +251,8 @@ publish(P, D, N) ->
 
 %% Jobs per second each side drains with `Callers' callers: ?DRAIN_ROUNDS
 %% rounds (after one for the warm-up) of `PerRound' noop jobs drained by
-%% execute/2 on the lane, then by the baseline; for each, the median
-%% over the rounds.
-drain_side_by_side(P, D, Pool, Callers, PerRound) ->
+%% execute/2 on the lane, then by the baseline; a row per round.
+drain_rounds(P, D, Pool, Callers, PerRound) ->
     Round = fun() ->
                     publish(P, D, PerRound),
                     {E, ok} = timer:tc(fun() -> concurrently(Callers, fun() -> drain(P, D) end) end),
@@ -236,8 +268,7 @@ drain_side_by_side(P, D, Pool, Callers, PerRound) ->
                     [PerRound / E * 1000000, PerRound / B * 1000000]
             end,
     _ = Round(),
-    [Execute, Baseline] = medians([Round() || _ <- lists:seq(1, ?DRAIN_ROUNDS)]),
-    {Execute, Baseline}.
+    [Round() || _ <- lists:seq(1, ?DRAIN_ROUNDS)].
 
 concurrently(Callers, Fun) ->
     Self = self(),
