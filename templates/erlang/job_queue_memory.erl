@@ -5,7 +5,7 @@
 %%% The top supervisor's process owns the tables (see
 %%% {@link job_queue:init_store/0}), so a crash or kill of `job_queue'
 %%% loses no job; only stopping the application does. Only `job_queue'
-%%% writes them; anyone may read the counts.
+%%% writes them; anyone may read the counts and the pending index.
 %%%
 %%% `job_queue_jobs' is the record: a row per job that is pending, in
 %%% flight or dead, `{{job, Id}, Lane, Payload, Deliveries, Status}' with
@@ -24,7 +24,7 @@
 %%%-------------------------------------------------------------------
 -module(job_queue_memory).
 
--export([init_tables/0, recover/0, publish/2, pull/6, ack/1, fail/2, release/1,
+-export([init_tables/0, recover/0, any_pending/1, publish/2, pull/6, ack/1, fail/2, release/1,
          held_by/1, stats/0, dead_letters/0]).
 
 -define(JOBS, job_queue_jobs).
@@ -54,6 +54,15 @@ recover() ->
     true = ets:insert(?PENDING, [{Key} || Key <- Pending]),
     ets:select(?JOBS, [{{{job, '$1'}, '_', '_', '_', {in_flight, '$2', '$3'}}, [],
                         [{{'$1', '$2', '$3'}}]}]).
+
+%% @doc Whether the pending index holds a job of `Lane'; read by any
+%% process.
+-spec any_pending(job_queue:lane()) -> boolean().
+any_pending(Lane) ->
+    case ets:next(?PENDING, {Lane, 0}) of
+        {Lane, _} -> true;
+        _ -> false
+    end.
 
 %% @doc Adds a pending job; returns its id.
 -spec publish(job_queue:lane(), map()) -> job_queue:job_id().

@@ -4,14 +4,37 @@
 %%% @doc Benchmark of `ggen_jobs', not part of `rebar3 ct':
 %%% run it with `rebar3 ct --dir bench'.
 %%%
-%%% Measured in one run, on the first lane whose breaker starts closed:
+%%% Measured in one run, on the first lane whose breaker starts closed.
+%%% The per-call figures are taken side by side: ?ROUNDS rounds, each
+%%% timing ?CALLS div ?ROUNDS calls of every variant in turn, so that a
+%%% change of load on the machine weighs on all of them alike; each
+%%% figure is the median over the rounds (a round that a burst of other
+%%% work slowed down does not move it), and each difference or ratio the
+%%% median of its value in each round.
 %%% <ul>
 %%% <li>bare `poolboy:transaction/2' with an empty fun (the floor);</li>
-%%% <li>`poolboy:transaction/2' plus one call into the worker;</li>
+%%% <li>bare `poolboy:checkout/3' + `poolboy:checkin/2' against
+%%%     `job_worker_pool:checkout_worker/2' + `checkin_worker/2' on the
+%%%     same pool, and their ratio;</li>
 %%% <li>`job_worker_pool:execute/2' on an empty lane (checkout, breaker,
-%%%     pull of nothing, checkin): its overhead over the floor;</li>
-%%% <li>`execute/2' on noop jobs, one caller: per job and per call;</li>
-%%% <li>`execute/2' on noop jobs, one caller per worker of the pool;</li>
+%%%     pull of nothing, checkin): its overhead over the floor, split by
+%%%     two transactions that do part of its work: one that makes a bare
+%%%     call into the worker (`sys:get_state/1'), one that has the worker
+%%%     take its turn on the lane (`job_worker:pull_and_process/4', the
+%%%     lane's settings read beforehand); the lane's settings and the
+%%%     empty pull are also timed alone;</li>
+%%% <li>`execute/2' on noop jobs, one caller: per job and per call; the
+%%%     worker's loop replayed in the caller (a pull, then each job's
+%%%     process and ack), and its parts timed alone: a job's process under
+%%%     `job_worker_sup', a pull with the acks of the jobs it took; all
+%%%     with every scheduler online, then with one (each job passes
+%%%     through four processes, and with two schedulers each hand-off may
+%%%     have to wake the other scheduler's thread);</li>
+%%% <li>noop jobs drained by one caller per worker of the pool with
+%%%     `execute/2', against the baseline: as many callers each taking
+%%%     one job at a time from an ETS table and running it (the same
+%%%     handler, in the caller) in a bare `poolboy:transaction/2'; the
+%%%     two drain in ?DRAIN_ROUNDS alternating rounds, medians;</li>
 %%% <li>for every pool, how long it takes to be back at its size after
 %%%     one of its workers is killed, checked out or idle: from the kill
 %%%     to the pool's status showing all its workers idle again, without
@@ -30,8 +53,11 @@
 
 -define(APP, ggen_jobs).
 -define(CALLS, 20000).
+-define(ROUNDS, 100).
+-define(DRAIN_ROUNDS, 10).
 -define(WARMUP, 1000).
 -define(KILLS, 200).
+-define(NOOP, #{<<"action">> => <<"noop">>}).
 
 suite() ->
     [{timetrap, {minutes, 10}}].
@@ -52,56 +78,220 @@ end_per_suite(_Config) ->
 execute_throughput(_Config) ->
     {P, D} = hd([{LP, LD} || {LP, LD} <- job_worker:lanes() ++ [{bench, bench}],
                              maps:get(circuit_breaker, job_worker:lane_config(LP, LD)) =:= closed]),
-    #{pool := Pool, pull_size := PullSize} = job_worker:lane_config(P, D),
+    #{pool := Pool, pull_size := PullSize, process_timeout := Timeout,
+      checkout_timeout := CheckoutTimeout} = LaneConfig = job_worker:lane_config(P, D),
     Size = proplists:get_value(size, job_worker_pool_sup:pool_args(Pool)),
-    Floor = per_call(fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end),
-    WithCall = per_call(fun() -> poolboy:transaction(Pool, fun job_worker:get_status/1) end),
-    Empty = per_call(fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end),
-    publish(P, D, (?WARMUP + ?CALLS) * PullSize),
-    Full = per_call(fun() -> {ok, #{processed := PullSize}} = job_worker_pool:execute(P, D) end),
-    Jobs = ?CALLS * PullSize,
-    publish(P, D, Jobs),
-    {Micros, ok} = timer:tc(fun() -> drain_concurrently(P, D, Size) end),
+    Rounds =
+        rounds(
+          [fun() -> poolboy:transaction(Pool, fun(_Worker) -> ok end) end,
+           fun() -> poolboy:transaction(Pool, fun sys:get_state/1) end,
+           fun() ->
+                   poolboy:transaction(
+                     Pool, fun(Worker) ->
+                                   {ok, #{processed := 0}} =
+                                       job_worker:pull_and_process(Worker, P, D, LaneConfig)
+                           end)
+           end,
+           fun() -> poolboy:checkin(Pool, poolboy:checkout(Pool, true, CheckoutTimeout)) end,
+           fun() ->
+                   job_worker_pool:checkin_worker(
+                     Pool, job_worker_pool:checkout_worker(Pool, CheckoutTimeout))
+           end,
+           fun() -> {ok, #{processed := 0}} = job_worker_pool:execute(P, D) end,
+           fun() -> job_worker:lane_config(P, D) end,
+           fun() -> {ok, []} = job_queue:pull_jobs(P, D, PullSize, Timeout) end],
+          ?CALLS),
+    [Floor, WithCall, WithTurn, Bare, Wrapped, Empty, Settings, Pull] = medians(Rounds),
+    %% Differences and ratios are taken round by round (the variants of a
+    %% round ran under the same load), then their median.
+    Paired = fun(F) -> median([F(list_to_tuple(Row)) || Row <- Rounds]) end,
+    Ratio = Paired(fun(R) -> element(5, R) / element(4, R) end),
+    Overhead = Paired(fun(R) -> element(6, R) - element(1, R) end),
+    CallPart = Paired(fun(R) -> element(2, R) - element(1, R) end),
+    TurnPart = Paired(fun(R) -> element(3, R) - element(2, R) end),
+    CallerPart = Paired(fun(R) -> element(6, R) - element(3, R) end),
+    Online = erlang:system_info(schedulers_online),
+    [Full, Replay, JobProcess, PullAck] = per_job(P, D, PullSize, Timeout),
+    [Full1, Replay1, JobProcess1, PullAck1] =
+        try
+            _ = erlang:system_flag(schedulers_online, 1),
+            per_job(P, D, PullSize, Timeout)
+        after
+            erlang:system_flag(schedulers_online, Online)
+        end,
+    Both = fun(X, X1) -> io_lib:format("~s (1 scheduler: ~s)", [us(X), us(X1)]) end,
+    #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
+    PerDrain = ?CALLS * PullSize div ?DRAIN_ROUNDS,
+    DrainRounds = drain_rounds(P, D, Pool, Size, PerDrain),
+    [ExecuteRate, BaselineRate] = medians(DrainRounds),
+    DrainRatio = median([E / B || [E, B] <- DrainRounds]),
     #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
     Recovery = [{"pool back to size after a worker is killed", ""}
                 | [{io_lib:format("  ~p, ~s worker", [KPool, Which]),
                     median_max(recovery_times(KPool, Which))}
                    || KPool <- job_worker_pool:pools(), Which <- ["checked-out", "idle"]]],
+    {Load1, Load5, _} = load(),
     Report = [{"pool / lane", io_lib:format("~p (size ~p) / ~p", [Pool, Size, {P, D}])},
+              {"schedulers online / load (1 min, 5 min)",
+               io_lib:format("~p / ~s, ~s", [erlang:system_info(schedulers_online), Load1, Load5])},
               {"poolboy:transaction, empty fun", us(Floor)},
-              {"poolboy:transaction + 1 call to the worker", us(WithCall)},
+              {"poolboy:checkout + checkin", us(Bare)},
+              {"checkout_worker/2 + checkin_worker/2", us(Wrapped)},
+              {"  ratio to bare poolboy", ratio(Ratio)},
               {"execute/2, empty lane", us(Empty)},
-              {"execute/2 overhead over bare transaction", us(Empty - Floor)},
-              {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), us(Full)},
-              {"  per job, 1 caller", us(Full / PullSize)},
-              {"  jobs/s, 1 caller", rate(PullSize / Full)},
-              {io_lib:format("jobs/s, ~p concurrent callers", [Size]), rate(Jobs / Micros)}]
+              {"execute/2 overhead over bare transaction", us(Overhead)},
+              {"  a call into the worker", us(CallPart)},
+              {"  the worker's turn beyond that call", us(TurnPart)},
+              {"  the rest, in the caller", us(CallerPart)},
+              {"poolboy:transaction + sys:get_state/1", us(WithCall)},
+              {"poolboy:transaction + pull_and_process/4", us(WithTurn)},
+              {"lane_config/2 alone", us(Settings)},
+              {"pull_jobs/4 alone, empty lane", us(Pull)},
+              {io_lib:format("execute/2, ~p noop jobs per call", [PullSize]), Both(Full, Full1)},
+              {"  per job, 1 caller", Both(Full / PullSize, Full1 / PullSize)},
+              {"  jobs/s, 1 caller", io_lib:format("~s (1 scheduler: ~s)",
+                                                    [rate(PullSize / Full), rate(PullSize / Full1)])},
+              {"  the worker's loop replayed in the caller, per job",
+               Both(Replay / PullSize, Replay1 / PullSize)},
+              {"    a job's process under job_worker_sup (run_job/2)", Both(JobProcess, JobProcess1)},
+              {io_lib:format("    a job's share of a pull of ~p, its ack", [PullSize]),
+               Both(PullAck / PullSize, PullAck1 / PullSize)},
+              {io_lib:format("noop jobs/s, ~p callers, execute/2", [Size]),
+               integer_to_list(round(ExecuteRate))},
+              {io_lib:format("noop jobs/s, ~p callers, poolboy + ETS queue", [Size]),
+               integer_to_list(round(BaselineRate))},
+              {"  ratio execute/2 to baseline", ratio(DrainRatio)}]
         ++ Recovery,
     Text = [case Value of
                 "" -> io_lib:format("~s~n", [Name]);
-                _ -> io_lib:format("~-46s ~s~n", [Name, Value])
+                _ -> io_lib:format("~-54s ~s~n", [Name, Value])
             end || {Name, Value} <- Report],
     ct:log("~s", [Text]),
     io:format(user, "~n~s", [Text]),
     {comment, lists:flatten(io_lib:format("execute/2 empty ~s, floor ~s, ~s per noop job",
                                           [us(Empty), us(Floor), us(Full / PullSize)]))}.
 
-%% Mean microseconds per call over ?CALLS calls, after a warm-up.
-per_call(Fun) ->
-    [Fun() || _ <- lists:seq(1, ?WARMUP)],
-    {Micros, _} = timer:tc(fun() -> [Fun() || _ <- lists:seq(1, ?CALLS)] end),
-    Micros / ?CALLS.
+%% Per call of execute/2 on PullSize noop jobs, of the worker's loop
+%% replayed in a process of the suite (a pull, then each job's process
+%% and ack), of one job's process, and of a pull with the acks of the
+%% jobs it took: medians of rounds/2, in a process that traps exits as a
+%% worker does.
+per_job(P, D, PullSize, Timeout) ->
+    %% Three of these funs take PullSize jobs a call.
+    Calls = ?CALLS div PullSize,
+    publish(P, D, 3 * (?WARMUP + Calls) * PullSize),
+    Take = fun() ->
+                   {ok, Jobs} = job_queue:pull_jobs(P, D, PullSize, Timeout),
+                   PullSize = length(Jobs),
+                   Jobs
+           end,
+    Job = job(0, P, D),
+    Result = in_trapping_process(
+               fun() ->
+                       medians(rounds(
+                                 [fun() ->
+                                          {ok, #{processed := PullSize}} =
+                                              job_worker_pool:execute(P, D)
+                                  end,
+                                  fun() ->
+                                          [begin
+                                               ok = job_worker:run_job(J, Timeout),
+                                               ok = job_queue:ack(Id)
+                                           end || #{id := Id} = J <- Take()]
+                                  end,
+                                  fun() -> ok = job_worker:run_job(Job, Timeout) end,
+                                  fun() -> ack_all(Take()) end],
+                                 Calls))
+               end),
+    #{pending := 0, in_flight := 0, dead := 0} = job_queue:stats(),
+    Result.
+
+%% The funs measured side by side: after ?WARMUP calls of each, ?ROUNDS
+%% rounds each timing Calls div ?ROUNDS calls of every fun in turn; a
+%% row per round, of each fun's mean microseconds per call.
+rounds(Funs, Calls) ->
+    [repeat(Fun, ?WARMUP) || Fun <- Funs],
+    PerRound = Calls div ?ROUNDS,
+    [[element(1, timer:tc(fun() -> repeat(Fun, PerRound) end)) / PerRound || Fun <- Funs]
+     || _ <- lists:seq(1, ?ROUNDS)].
+
+%% The median of each column of Rows.
+medians([[] | _]) -> [];
+medians(Rows) -> [median([hd(R) || R <- Rows]) | medians([tl(R) || R <- Rows])].
+
+median(Values) ->
+    Sorted = lists:sort(Values),
+    N = length(Sorted),
+    case N rem 2 of
+        1 -> lists:nth(N div 2 + 1, Sorted);
+        0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
+    end.
+
+ack_all(Jobs) ->
+    [ok = job_queue:ack(Id) || #{id := Id} <- Jobs].
+
+repeat(_Fun, 0) -> ok;
+repeat(Fun, N) -> _ = Fun(), repeat(Fun, N - 1).
+
+%% Runs Fun in a process trapping exits, as a worker does; its result.
+in_trapping_process(Fun) ->
+    Self = self(),
+    {Pid, MRef} = spawn_monitor(fun() ->
+                                        process_flag(trap_exit, true),
+                                        Self ! {self(), Fun()}
+                                end),
+    receive
+        {Pid, Result} -> demonitor(MRef, [flush]), Result;
+        {'DOWN', MRef, process, Pid, Reason} -> ct:fail({measurement_died, Reason})
+    end.
 
 publish(P, D, N) ->
-    [{ok, _} = job_queue:publish(P, D, #{<<"action">> => <<"noop">>}) || _ <- lists:seq(1, N)],
+    [{ok, _} = job_queue:publish(P, D, ?NOOP) || _ <- lists:seq(1, N)],
     ok.
 
-drain_concurrently(P, D, Callers) ->
+%% Jobs per second each side drains with `Callers' callers: ?DRAIN_ROUNDS
+%% rounds (after one for the warm-up) of `PerRound' noop jobs drained by
+%% execute/2 on the lane, then by the baseline; a row per round.
+drain_rounds(P, D, Pool, Callers, PerRound) ->
+    Round = fun() ->
+                    publish(P, D, PerRound),
+                    {E, ok} = timer:tc(fun() -> concurrently(Callers, fun() -> drain(P, D) end) end),
+                    Table = ets:new(bench_queue, [public, set, {write_concurrency, true}]),
+                    true = ets:insert(Table, [{next, 0} | [{Id, job(Id, P, D)}
+                                                           || Id <- lists:seq(1, PerRound)]]),
+                    {B, ok} = timer:tc(fun() ->
+                                               concurrently(Callers,
+                                                            fun() -> drain_ets(Table, Pool) end)
+                                       end),
+                    [{next, _}] = ets:tab2list(Table),
+                    true = ets:delete(Table),
+                    [PerRound / E * 1000000, PerRound / B * 1000000]
+            end,
+    _ = Round(),
+    [Round() || _ <- lists:seq(1, ?DRAIN_ROUNDS)].
+
+concurrently(Callers, Fun) ->
     Self = self(),
-    Pids = [spawn_link(fun() -> drain(P, D), Self ! {done, self()} end)
+    Pids = [spawn_link(fun() -> Fun(), Self ! {done, self()} end)
             || _ <- lists:seq(1, Callers)],
     [receive {done, Pid} -> ok end || Pid <- Pids],
     ok.
+
+%% The baseline's caller: takes the next job (a counter names it, the
+%% table gives it up) and runs it in a bare poolboy transaction, until
+%% the table has no job left.
+drain_ets(Table, Pool) ->
+    Id = ets:update_counter(Table, next, 1),
+    case ets:take(Table, Id) of
+        [{Id, Job}] ->
+            ok = poolboy:transaction(Pool, fun(_Worker) -> job_handler:handle_job(Job) end),
+            drain_ets(Table, Pool);
+        [] ->
+            ok
+    end.
+
+job(Id, P, D) ->
+    #{id => Id, priority => P, domain => D, payload => ?NOOP, deliveries => 1}.
 
 %% Microseconds from killing a worker of Pool (`"checked-out"' or `"idle"')
 %% to Pool showing its size in idle workers again, the dead one not among
@@ -142,14 +332,8 @@ await_back(Pool, Worker, Back, Deadline) ->
     end.
 
 median_max(Micros) ->
-    Sorted = lists:sort(Micros),
-    N = length(Sorted),
-    Median = case N rem 2 of
-                 1 -> lists:nth(N div 2 + 1, Sorted);
-                 0 -> (lists:nth(N div 2, Sorted) + lists:nth(N div 2 + 1, Sorted)) / 2
-             end,
     io_lib:format("median ~s, max ~s (~p kills)",
-                  [us(float(Median)), us(float(lists:last(Sorted))), N]).
+                  [us(float(median(Micros))), us(float(lists:max(Micros))), length(Micros)]).
 
 drain(P, D) ->
     case job_worker_pool:execute(P, D) of
@@ -161,3 +345,15 @@ drain(P, D) ->
 us(Micros) -> io_lib:format("~.2f us", [Micros]).
 
 rate(PerMicro) -> integer_to_list(round(PerMicro * 1000000)).
+
+ratio(X) -> io_lib:format("~.2fx", [X]).
+
+%% The machine's load averages over 1, 5 and 15 minutes, as text (Linux).
+load() ->
+    case file:read_file("/proc/loadavg") of
+        {ok, Bin} ->
+            [L1, L5, L15 | _] = string:lexemes(binary_to_list(Bin), " "),
+            {L1, L5, L15};
+        {error, _} ->
+            {"unknown", "unknown", "unknown"}
+    end.

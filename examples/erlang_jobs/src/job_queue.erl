@@ -54,7 +54,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, init_store/0, child_specs/0, backend/0, ready/0, ack_wait/1, watch/0,
-         publish/3, pull_jobs/3, ack/1, nack/2, release/1, in_progress/1,
+         publish/3, pull_jobs/3, pull_jobs/4, ack/1, nack/2, release/1, in_progress/1,
          stats/0, dead_letters/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
@@ -176,12 +176,30 @@ publish(Priority, Domain, Payload)
 %% @doc Takes up to `N' pending jobs of the lane, oldest first; the caller
 %% becomes their puller and must ack (or nack, or release) each.
 -spec pull_jobs(priority(), domain(), non_neg_integer()) -> {ok, [job()]} | {error, term()}.
-pull_jobs(Priority, Domain, N) when is_integer(N), N >= 0 ->
+pull_jobs(Priority, Domain, N) ->
+    #{process_timeout := Timeout} = job_worker:lane_config(Priority, Domain),
+    pull_jobs(Priority, Domain, N, Timeout).
+
+%% @doc {@link pull_jobs/3} given the lane's processTimeout (ms), as
+%% {@link job_worker:lane_config/2} has it.
+%%
+%% In memory, a pull that finds the lane's pending index empty answers
+%% `{ok, []}' without calling `job_queue', as the call would, provided
+%% that the `job_queue' which rebuilt the index when it started is still
+%% alive after the read: a job that becomes pending meanwhile is
+%% published after the pull, and an index a killed `job_queue' may have
+%% left short of a job is never trusted (the call then waits for the
+%% next one to rebuild it).
+-spec pull_jobs(priority(), domain(), non_neg_integer(), pos_integer()) ->
+          {ok, [job()]} | {error, term()}.
+pull_jobs(Priority, Domain, N, Timeout) when is_integer(N), N >= 0 ->
     Lane = {Priority, Domain},
     case backend() of
         memory ->
-            #{process_timeout := Timeout} = job_worker:lane_config(Priority, Domain),
-            call({pull, Lane, N, Timeout, ack_margin(memory)}, true);
+            case job_queue_memory:any_pending(Lane) orelse not settled() of
+                true -> call({pull, Lane, N, Timeout, ack_margin(memory)}, true);
+                false -> {ok, []}
+            end;
         nats ->
             job_queue_jetstream:pull(Lane, N)
     end.
@@ -254,6 +272,7 @@ init([]) ->
     case Backend of
         memory ->
             InFlight = job_queue_memory:recover(),
+            true = ets:insert(?CONFIG, {settled, self()}),
             {ok, lists:foldl(fun({Id, Puller, Deadline}, Acc) ->
                                      watch(Puller, arm(Id, Deadline, Acc))
                              end, S, InFlight)};
@@ -370,6 +389,14 @@ wait_restart(Msg, Retry, Deadline) ->
             call(Msg, Retry, Deadline);
         false ->
             {error, {queue_down, noproc}}
+    end.
+
+%% Whether the memory backend's pending index may be read without
+%% `job_queue': the process that rebuilt it is alive.
+settled() ->
+    case ets:lookup(?CONFIG, settled) of
+        [{settled, Pid}] -> is_process_alive(Pid);
+        [] -> false
     end.
 
 %% The app env `ack_margin' (ms), or the backend's default.

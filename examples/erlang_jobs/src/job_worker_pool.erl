@@ -58,8 +58,13 @@ default_pool() ->
 %% jobs:pullSize, with the overrides of the app env `pools' applied.
 -spec pool_config(pool()) -> pool_config().
 pool_config(Pool) ->
-    Overrides = maps:get(Pool, application:get_env(?APP, pools, #{}), #{}),
-    maps:merge(config(Pool), maps:with(maps:keys(config(Pool)), Overrides)).
+    case application:get_env(?APP, pools) of
+        {ok, #{Pool := Overrides}} ->
+            maps:merge(config(Pool), maps:with([checkout_timeout, process_timeout, pull_size],
+                                               Overrides));
+        _ ->
+            config(Pool)
+    end.
 
 config(job_worker_pool) ->
     #{checkout_timeout => 5000, process_timeout => 30000, pull_size => 5}.
@@ -126,13 +131,13 @@ checkin_worker(Pool, Worker) ->
 %% Reason}}' when the queue could not be read (its NATS server is away).
 -spec execute(job_queue:priority(), job_queue:domain()) -> result().
 execute(Priority, Domain) ->
-    #{pool := Pool, checkout_timeout := Timeout} = job_worker:lane_config(Priority, Domain),
+    #{pool := Pool, checkout_timeout := Timeout} = Config = job_worker:lane_config(Priority, Domain),
     case checkout_worker(Pool, Timeout) of
         full ->
             {error, pool_exhausted};
         Worker ->
             try
-                job_worker:pull_and_process(Worker, Priority, Domain)
+                job_worker:pull_and_process(Worker, Priority, Domain, Config)
             after
                 ok = checkin_worker(Pool, Worker)
             end

@@ -34,7 +34,7 @@
          dead_letter_after_3_deliveries/1, release_does_not_count/1,
          queue_crash_loses_nothing/1, in_progress_restarts_ack_wait/1,
          release_counts_a_delivery/1, foreign_publisher/1, wire_layout/1,
-         calls_wait_for_a_restarting_queue/1]).
+         calls_wait_for_a_restarting_queue/1, pull_distrusts_index_of_dead_queue/1]).
 
 -define(APP, ggen_jobs).
 -define(APP_SUP, ggen_jobs_sup).
@@ -54,7 +54,8 @@ groups() ->
             no_loss_when_worker_killed_mid_job, lanes_isolated, dead_letter_after_3_deliveries,
             queue_crash_loses_nothing],
     [{memory, [], Both ++ [ack_wait_grows_with_batch_position, late_ack_is_honoured,
-                           release_does_not_count, calls_wait_for_a_restarting_queue]},
+                           release_does_not_count, calls_wait_for_a_restarting_queue,
+                           pull_distrusts_index_of_dead_queue]},
      {nats, [], Both ++ [in_progress_restarts_ack_wait, release_counts_a_delivery,
                          foreign_publisher, wire_layout]}].
 
@@ -293,6 +294,33 @@ calls_wait_for_a_restarting_queue(_Config) ->
             ?assertMatch({ok, [#{id := Id}, #{id := _}]}, Pulled)
     after ?LIVENESS_MS ->
         ct:fail(calls_never_returned)
+    end.
+
+%% Memory: a pull answers an empty lane from the pending index without
+%% job_queue only while the job_queue that rebuilt the index lives. A
+%% job_queue killed between writing a job's row as pending and indexing
+%% it (done here by hand: the index entry deleted, then the kill) leaves
+%% the index short of the job; a pull then waits for the new job_queue,
+%% which rebuilds the index, and gets the job.
+pull_distrusts_index_of_dead_queue(_Config) ->
+    {P, D} = lane(),
+    Id = publish(P, D, 1),
+    Top = whereis(?APP_SUP),
+    ok = sys:suspend(Top),
+    true = ets:delete(job_queue_pending, {{P, D}, Id}),
+    Old = whereis(job_queue),
+    MRef = monitor(process, Old),
+    exit(Old, kill),
+    receive {'DOWN', MRef, process, Old, _} -> ok end,
+    Self = self(),
+    Caller = spawn_link(fun() -> Self ! {pulled, job_queue:pull_jobs(P, D, 5)} end),
+    await(fun() -> process_info(Caller, current_function) end,
+          {current_function, {timer, sleep, 1}}),
+    ok = sys:resume(Top),
+    receive
+        {pulled, Pulled} -> ?assertMatch({ok, [#{id := Id}]}, Pulled)
+    after ?LIVENESS_MS ->
+        ct:fail(pull_never_returned)
     end.
 
 %% NATS: in_progress/1 starts a job's ack wait afresh. With an ack wait of

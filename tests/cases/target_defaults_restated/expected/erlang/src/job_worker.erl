@@ -66,9 +66,9 @@
 -behaviour(gen_server).
 -behaviour(poolboy_worker).
 
--export([start_link/1, pull_and_process/3, get_status/1,
+-export([start_link/1, pull_and_process/3, pull_and_process/4, get_status/1,
          lanes/0, lane_config/2, circuit_breaker/2, breaker_wait/2,
-         init_breakers/0, start_runner/2]).
+         init_breakers/0, start_runner/2, run_job/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -export_type([lane/0, lane_config/0, breaker/0, metrics/0, status/0]).
@@ -121,10 +121,16 @@ lane(_Priority, _Domain) ->
 %% `circuit_breaker' is the breaker's initial state (jobs:circuitBreakerOpen).
 -spec lane_config(job_queue:priority(), job_queue:domain()) -> lane_config().
 lane_config(Priority, Domain) ->
-    #{pool := Pool} = Lane = lane(Priority, Domain),
-    Overrides = maps:get({Priority, Domain}, application:get_env(?APP, lanes, #{}), #{}),
-    maps:merge(maps:merge(job_worker_pool:pool_config(Pool), Lane),
-               maps:with([failure_threshold, failure_window, consumers], Overrides)).
+    #{pool := Pool} = Settings = lane(Priority, Domain),
+    Config = maps:merge(job_worker_pool:pool_config(Pool), Settings),
+    Lane = {Priority, Domain},
+    case application:get_env(?APP, lanes) of
+        {ok, #{Lane := Overrides}} ->
+            maps:merge(Config, maps:with([failure_threshold, failure_window, consumers],
+                                         Overrides));
+        _ ->
+            Config
+    end.
 
 %%%===================================================================
 %%% API
@@ -143,8 +149,15 @@ start_link(Args) ->
 -spec pull_and_process(pid(), job_queue:priority(), job_queue:domain()) ->
           job_worker_pool:result().
 pull_and_process(Worker, Priority, Domain) ->
+    pull_and_process(Worker, Priority, Domain, lane_config(Priority, Domain)).
+
+%% @doc {@link pull_and_process/3} with the lane's settings, `Config',
+%% already read by the caller ({@link lane_config/2}).
+-spec pull_and_process(pid(), job_queue:priority(), job_queue:domain(), lane_config()) ->
+          job_worker_pool:result().
+pull_and_process(Worker, Priority, Domain, Config) ->
     try
-        gen_server:call(Worker, {pull_and_process, Priority, Domain}, infinity)
+        gen_server:call(Worker, {pull_and_process, Priority, Domain, Config}, infinity)
     catch
         exit:{Reason, {gen_server, call, _}} -> {error, {worker_exit, Reason}}
     end.
@@ -216,12 +229,11 @@ init(Args) ->
                 metrics = #{pulled => 0, processed => 0, failed => 0, acked => 0}}}.
 
 %% @private
--spec handle_call({pull_and_process, job_queue:priority(), job_queue:domain()} | get_status,
-                  gen_server:from(), #state{}) ->
+-spec handle_call({pull_and_process, job_queue:priority(), job_queue:domain(), lane_config()}
+                  | get_status, gen_server:from(), #state{}) ->
           {reply, job_worker_pool:result() | status(), #state{}}.
-handle_call({pull_and_process, Priority, Domain}, _From, State) ->
+handle_call({pull_and_process, Priority, Domain, Config}, _From, State) ->
     Lane = {Priority, Domain},
-    Config = lane_config(Priority, Domain),
     {Reply, Metrics} =
         case allow(Lane, Config) of
             deny -> {{error, circuit_breaker_open}, State#state.metrics};
@@ -257,12 +269,13 @@ status(#state{worker_id = Id, lane = Lane, metrics = Metrics}) ->
     #{worker_id => Id, priority => Priority, domain => Domain,
       circuit_breaker => Breaker, metrics => Metrics}.
 
-pull_and_run({Priority, Domain} = Lane, Mode, #{pull_size := PullSize} = Config, Metrics) ->
+pull_and_run({Priority, Domain} = Lane, Mode,
+             #{pull_size := PullSize, process_timeout := Timeout} = Config, Metrics) ->
     N = case Mode of
             probe -> 1;
             closed -> PullSize
         end,
-    case job_queue:pull_jobs(Priority, Domain, N) of
+    case job_queue:pull_jobs(Priority, Domain, N, Timeout) of
         {ok, Jobs} ->
             case {Mode, Jobs} of
                 {probe, []} -> release_probe(Lane, Config);
@@ -316,13 +329,16 @@ run_jobs([#{id := Id} = Job | Rest], Lane, Config, {Processed, Failed, Metrics})
 bump(Key, N, Metrics) ->
     maps:update_with(Key, fun(V) -> V + N end, Metrics).
 
-%% Runs one job in a process of job_worker_sup. The worker links to it
+%% @private Runs one job in a process of job_worker_sup, for the calling
+%% worker (which traps exits); exported for the benchmark suite, which
+%% times it. The worker links to it
 %% before letting it start (`go'), so that killing the worker kills the
 %% job, and exactly one 'EXIT' message (this worker traps exits) reports
 %% its end, whichever way it ends; until `go' the job process watches its
 %% owner, so it cannot outlive it either. An exit signal from anything
 %% else (the pool or the supervisor going away) ends the worker at once,
 %% and the job with it: the queue delivers the job again.
+-spec run_job(job_queue:job(), pos_integer()) -> ok | {error, term()}.
 run_job(Job, Timeout) ->
     {ok, Pid} = job_worker_sup:start_job(self(), Job),
     true = link(Pid),
