@@ -30,6 +30,14 @@ pub const DEFAULT_VALUE: &str = "http://ggen.dev/ontology/jobs#defaultValue";
 pub const SH_PATH: &str = "http://www.w3.org/ns/shacl#path";
 pub const SH_DEFAULT_VALUE: &str = "http://www.w3.org/ns/shacl#defaultValue";
 
+/// Whether [`restate`] needs to see `triple`: a default or a shape's path.
+pub fn decides_defaults(triple: &Triple) -> bool {
+    matches!(
+        triple.predicate.as_str(),
+        SH_PATH | SH_DEFAULT_VALUE | DEFAULT_VALUE
+    )
+}
+
 /// The triples to load, imports then sources, with each default the
 /// sources restate (`sh:defaultValue` on a shape, `jobs:defaultValue` on a
 /// property) replacing the imports' for the same shape or property.

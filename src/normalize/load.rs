@@ -21,8 +21,11 @@ pub struct Loaded {
 }
 
 /// Reads the sources and imports into a store. A default the specification
-/// restates replaces the vocabulary's (see [`first_release::restate`]).
+/// restates replaces the vocabulary's (see [`first_release::restate`]):
+/// only the triples that decide it are held back; every other triple goes
+/// into the store as it is parsed.
 pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Loaded>)> {
+    let store = Store::new().map_err(store_error)?;
     let mut loaded = Vec::new();
     let mut imports = Vec::new();
     let mut sources = Vec::new();
@@ -37,13 +40,25 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
         for file in files {
             let text = inputs.source(manifest, file, ErrorKind::Ontology)?;
             let path = file.path().unwrap_or_default();
-            let triples = parse_file(manifest, &path, &text, false)?.triples;
-            let into = if is_source {
+            let held = if is_source {
                 &mut sources
             } else {
                 &mut imports
             };
-            into.extend(triples.into_iter().map(|(t, _)| t));
+            let mut failed = None;
+            let triples = each_triple(manifest, &path, &text)?
+                .map_while(|t| t.map_err(|e| failed = Some(e)).ok());
+            let rest = triples.filter_map(|t| match first_release::decides_defaults(&t) {
+                true => {
+                    held.push(t);
+                    None
+                }
+                false => Some(t.in_graph(GraphNameRef::DefaultGraph)),
+            });
+            store.extend(rest).map_err(store_error)?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
             loaded.push(Loaded {
                 text,
                 path,
@@ -52,7 +67,6 @@ pub fn load(manifest: &Manifest, inputs: &mut Inputs) -> Result<(Store, Vec<Load
         }
     }
 
-    let store = Store::new().map_err(store_error)?;
     let triples = first_release::restate(imports, sources);
     store
         .extend(
@@ -72,6 +86,34 @@ pub struct Parsed {
     /// file's lines (a property and a value), knowing the prefixes and base
     /// IRI the file declares.
     pub snippets: Option<TurtleParser>,
+}
+
+/// Each triple of one file, parsed by its extension as it is read.
+fn each_triple<'a>(
+    manifest: &Manifest,
+    path: &str,
+    text: &'a Text,
+) -> Result<Box<dyn Iterator<Item = Result<Triple>> + 'a>> {
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let bytes = text.body.as_bytes();
+    Ok(match extension.as_deref() {
+        Some("ttl" | "turtle") => Box::new(
+            turtle_parser(manifest)?
+                .for_slice(bytes)
+                .map(move |t| t.map_err(|e| turtle_error(text, &e))),
+        ),
+        Some("nt") => Box::new(
+            NTriplesParser::new()
+                .for_slice(bytes)
+                .map(move |t| t.map_err(|e| turtle_error(text, &e))),
+        ),
+        _ => Box::new(
+            parse_file(manifest, path, text, false)?
+                .triples
+                .into_iter()
+                .map(|(t, _)| Ok(t)),
+        ),
+    })
 }
 
 /// Parses one file by its extension; `with_lines` also gives each triple

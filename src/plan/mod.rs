@@ -246,7 +246,7 @@ pub fn validate(
         mut stats,
         ..
     } = normalize_and_extract(manifest, options, progress)?;
-    drop(graph);
+    free_in_background(graph);
     render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
     Ok(stats)
 }
@@ -266,7 +266,7 @@ pub fn plan(
         ..
     } = normalize_and_extract(manifest, options, progress)?;
     // The later stages need the rows only.
-    drop(graph);
+    free_in_background(graph);
     let outputs =
         render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
     let started = Instant::now();
@@ -308,7 +308,7 @@ fn render_and_canonicalize(
     let started = Instant::now();
     let templates = Templates::load(manifest, inputs, selected)?;
     let rendered = templates.render(manifest, selected, &rows)?;
-    drop(rows);
+    free_in_background(rows);
     stats.timings.push((Stage::Render, started.elapsed()));
     progress(Stage::Render);
 
@@ -322,4 +322,13 @@ fn render_and_canonicalize(
     stats.timings.push((Stage::Canonicalize, started.elapsed()));
     progress(Stage::Canonicalize);
     Ok(outputs)
+}
+
+/// Drops `value` on a thread of its own: freeing a large graph or many rows
+/// takes a while, and the stages after it need none of it. Without a thread
+/// it is dropped here.
+fn free_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("ggen-free".into())
+        .spawn(move || drop(value));
 }
