@@ -26,7 +26,9 @@
 //! poll) makes a task yield on a multiple of 16 acquires, so timing every
 //! 16th acquire timed every such yield and counted it eight times over. The
 //! table shows the median over `BENCH_ROUNDS` rounds (default 5) with the
-//! min–max in brackets.
+//! min–max in brackets. "Least-served task" is the successful checkouts of
+//! the task that got fewest, over the mean per task: a pool that serves
+//! waiters out of order can show a low p99 while some task starves.
 //!
 //! Fairness: in (a)-(c) our pool is called as its users call it,
 //! `checkout(5 s)`, timeout included. deadpool is called with `get()` and no
@@ -295,6 +297,9 @@ struct Run {
     p999: Duration,
     /// How long an acquire that timed out took (zero if none did).
     timed_out_p99: Duration,
+    /// Successful checkouts of the least-served task, over the mean per
+    /// task: 1 when every task got its share, near 0 when one starved.
+    least_served: f64,
 }
 
 /// What the tasks of one run counted.
@@ -305,6 +310,8 @@ struct Tally {
     /// Latencies in ns of timed successful and timed-out acquires.
     got_ns: Vec<u32>,
     timed_out_ns: Vec<u32>,
+    /// Fewest successful checkouts of one task.
+    least: u64,
 }
 
 fn nanos(d: Duration) -> u32 {
@@ -357,7 +364,13 @@ async fn drive<P: BenchPool>(pool: &P, scenario: &Scenario, period: Duration) ->
     let handles: Vec<_> = (0..scenario.tasks)
         .map(|n| {
             let seed = n as u64 + 1;
-            let task = task_loop(pool.clone(), Arc::clone(&stop), scenario.hold, sample_one_in, seed);
+            let task = task_loop(
+                pool.clone(),
+                Arc::clone(&stop),
+                scenario.hold,
+                sample_one_in,
+                seed,
+            );
             tokio::spawn(task)
         })
         .collect();
@@ -366,9 +379,13 @@ async fn drive<P: BenchPool>(pool: &P, scenario: &Scenario, period: Duration) ->
     std::thread::sleep(period);
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
-    let mut all = Tally::default();
+    let mut all = Tally {
+        least: u64::MAX,
+        ..Tally::default()
+    };
     for handle in handles {
         let mut tally = handle.await.expect("bench task");
+        all.least = all.least.min(tally.got);
         all.got += tally.got;
         all.timed_out += tally.timed_out;
         all.got_ns.append(&mut tally.got_ns);
@@ -412,6 +429,7 @@ async fn measure<P: BenchPool>(pool: P, scenario: &Scenario, period: Duration) -
         p99: percentile(latencies, 0.99),
         p999: percentile(latencies, 0.999),
         timed_out_p99: percentile(&tally.timed_out_ns, 0.99),
+        least_served: tally.least as f64 * scenario.tasks as f64 / tally.got.max(1) as f64,
     }
 }
 
@@ -554,33 +572,15 @@ fn print_tables(results: &[Vec<Vec<Run>>], workers: usize, rounds: usize, period
         period.as_secs_f64()
     );
     println!();
-    println!("| scenario | pool | checkouts/s (M) | p50 µs | p99 µs | p99.9 µs |");
-    println!("|---|---|---|---|---|---|");
-    for (s, scenario) in SCENARIOS.iter().enumerate().filter(|(_, s)| s.timeout.is_none()) {
-        for (k, kind) in KINDS.iter().enumerate() {
-            let runs = &results[s][k];
-            if runs.is_empty() {
-                continue;
-            }
-            let col = |f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<_>>();
-            println!(
-                "| {} | {} | {} | {} | {} | {} |",
-                scenario.label,
-                kind.label(),
-                spread(&col(|r| r.ops_per_sec), 1e6, 2),
-                spread(&col(|r| r.p50.as_secs_f64()), 1e-6, 2),
-                spread(&col(|r| r.p99.as_secs_f64()), 1e-6, 1),
-                spread(&col(|r| r.p999.as_secs_f64()), 1e-6, 0),
-            );
-        }
-    }
-
-    println!();
     println!(
-        "| scenario | pool | checkouts/s | timeouts/s | p50 µs | p99 µs | timed-out acquire p99 µs |"
+        "| scenario | pool | checkouts/s (M) | p50 µs | p99 µs | p99.9 µs | least-served task, share of the mean |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (s, scenario) in SCENARIOS.iter().enumerate().filter(|(_, s)| s.timeout.is_some()) {
+    for (s, scenario) in SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.timeout.is_none())
+    {
         for (k, kind) in KINDS.iter().enumerate() {
             let runs = &results[s][k];
             if runs.is_empty() {
@@ -591,11 +591,41 @@ fn print_tables(results: &[Vec<Vec<Run>>], workers: usize, rounds: usize, period
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 scenario.label,
                 kind.label(),
+                spread(&col(|r| r.ops_per_sec), 1e6, 2),
+                spread(&col(|r| r.p50.as_secs_f64()), 1e-6, 2),
+                spread(&col(|r| r.p99.as_secs_f64()), 1e-6, 1),
+                spread(&col(|r| r.p999.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.least_served), 1.0, 2),
+            );
+        }
+    }
+
+    println!();
+    println!(
+        "| scenario | pool | checkouts/s | timeouts/s | p50 µs | p99 µs | timed-out acquire p99 µs | least-served task, share of the mean |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (s, scenario) in SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.timeout.is_some())
+    {
+        for (k, kind) in KINDS.iter().enumerate() {
+            let runs = &results[s][k];
+            if runs.is_empty() {
+                continue;
+            }
+            let col = |f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                scenario.label,
+                kind.label(),
                 spread(&col(|r| r.ops_per_sec), 1.0, 0),
                 spread(&col(|r| r.timeouts_per_sec), 1.0, 0),
                 spread(&col(|r| r.p50.as_secs_f64()), 1e-6, 1),
                 spread(&col(|r| r.p99.as_secs_f64()), 1e-6, 0),
                 spread(&col(|r| r.timed_out_p99.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.least_served), 1.0, 2),
             );
         }
     }
