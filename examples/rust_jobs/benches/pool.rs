@@ -3,28 +3,44 @@
 //! Checkout/return throughput and acquire latency: this crate's pool against
 //! deadpool 0.13 (unmanaged and managed) and bb8 0.9, in one run.
 //!
-//! `cargo bench --bench pool` runs three scenarios, each on a fresh tokio
+//! `cargo bench --bench pool` runs four scenarios, each on a fresh tokio
 //! multi-thread runtime (one worker per core):
 //!
 //! - (a) one task: acquire, drop, repeat; pool of 16;
 //! - (b) 16 tasks on a pool of 16: acquire, drop, repeat;
-//! - (c) 64 tasks on a pool of 16: acquire, `yield_now().await`, drop.
+//! - (c) 64 tasks on a pool of 16: acquire, `yield_now().await`, drop;
+//! - (d) 64 tasks on a pool of 4, checkout timeout 1 ms: acquire, hold for
+//!   a 2 ms `tokio::time::sleep`, drop; an acquire that times out is counted
+//!   and retried. The pool can serve about 4 checkouts per hold, so most of
+//!   the 60 waiting tasks time out: this measures timeouts firing under
+//!   contention (successful checkouts per second, timeouts per second, how
+//!   long a successful and a timed-out acquire took).
 //!
 //! Every pool runs every scenario once per round; the pool order rotates
 //! between rounds. Each run has an unmeasured warm-up, then counts
-//! completed cycles for `BENCH_SECS` (default 2). Every 16th acquire is
-//! timed with `Instant::now()` (two vDSO clock reads, amortised to a few
-//! ns per cycle), the same for all pools. The table shows the median over
-//! `BENCH_ROUNDS` rounds (default 5) with the min–max in brackets.
+//! completed cycles for `BENCH_SECS` (default 2). In (a)-(c) one acquire in
+//! 16, picked at random by each task (xorshift), is timed with
+//! `Instant::now()` (two vDSO clock reads, amortised to a few ns per
+//! cycle), the same for all pools; in (d) every acquire is. The pick is
+//! random, not every 16th acquire: tokio's cooperative budget (128 units a
+//! poll) makes a task yield on a multiple of 16 acquires, so timing every
+//! 16th acquire timed every such yield and counted it eight times over. The
+//! table shows the median over `BENCH_ROUNDS` rounds (default 5) with the
+//! min–max in brackets. "Least-served task" is the successful checkouts of
+//! the task that got fewest, over the mean per task: a pool that serves
+//! waiters out of order can show a low p99 while some task starves.
 //!
-//! Fairness: our pool is called as its users call it, `checkout(5 s)`,
-//! timeout included. deadpool is called with `get()` and no timeout (its
-//! fastest path: no timer at all); bb8 with `get()`, no check on checkout,
-//! all 16 connections idle from the start. deadpool "managed" is the
-//! semantic equivalent of ours (the pool creates objects through a manager);
+//! Fairness: in (a)-(c) our pool is called as its users call it,
+//! `checkout(5 s)`, timeout included. deadpool is called with `get()` and no
+//! timeout (its fastest path: no timer at all); bb8 with `get()` (its
+//! default 30 s connection timeout), no check on checkout, all connections
+//! idle from the start. In (d) each pool gets the 1 ms timeout its own way:
+//! `checkout(1 ms)`, deadpool's `timeout_get` (tokio runtime configured),
+//! bb8's `connection_timeout`. deadpool "managed" is the semantic
+//! equivalent of ours (the pool creates objects through a manager);
 //! "unmanaged" (a fixed set of objects) is the lighter of the two.
 //!
-//! For profiling: `BENCH_SCENARIOS=ac` and `BENCH_POOLS=ours,dpu,dpm,bb8`
+//! For profiling: `BENCH_SCENARIOS=ad` and `BENCH_POOLS=ours,dpu,dpm,bb8`
 //! select runs; `BENCH_DIST=1` prints each run's latency percentiles;
 //! `BENCH_WORKERS=n` sets the number of runtime workers.
 
@@ -34,53 +50,107 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ggen_jobs::config::{PoolConfig, Strategy};
-use ggen_jobs::pool::Pool;
+use ggen_jobs::pool::{Pool, PoolError};
 
-const POOL_SIZE: usize = 16;
-const SAMPLE_EVERY: u64 = 16;
+/// One acquire in `SAMPLE_ONE_IN` is timed in (a)-(c).
+const SAMPLE_ONE_IN: u64 = 16;
 const WARM_UP: Duration = Duration::from_millis(300);
+/// Our pool's checkout timeout in (a)-(c), where it never fires.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The object every pool lends out.
 #[derive(Debug, Default)]
 struct Conn(u64);
 
-/// One acquire/(hold)/release cycle; returns the acquire latency if `timed`.
+/// What a task does with an object between acquire and release.
+#[derive(Clone, Copy)]
+enum Hold {
+    /// Nothing: release at once.
+    No,
+    /// `tokio::task::yield_now().await`.
+    Yield,
+    /// `tokio::time::sleep(d).await`.
+    Sleep(Duration),
+}
+
+impl Hold {
+    async fn hold(self) {
+        match self {
+            Hold::No => {}
+            Hold::Yield => tokio::task::yield_now().await,
+            Hold::Sleep(d) => tokio::time::sleep(d).await,
+        }
+    }
+}
+
+/// How one acquire ended; the latency if it was timed.
+enum Outcome {
+    Got(Option<Duration>),
+    TimedOut(Option<Duration>),
+}
+
+/// One acquire/(hold)/release cycle.
 trait BenchPool: Clone + Send + Sync + 'static {
-    fn cycle(&self, timed: bool, hold: bool) -> impl Future<Output = Option<Duration>> + Send;
+    fn cycle(&self, timed: bool, hold: Hold) -> impl Future<Output = Outcome> + Send;
+}
+
+/// The rest of a cycle once `conn` is acquired (`start`: when the acquire
+/// began, if it is timed). Each pool's `cycle` awaits its acquire itself
+/// and hands the guard straight here: wrapping the acquire in a shared
+/// future of `Result`s cost a few store-forwarding stalls per cycle, the
+/// same for every pool, which only diluted the differences measured.
+async fn use_conn<C>(start: Option<Instant>, hold: Hold, conn: C) -> Outcome
+where
+    C: std::ops::Deref<Target = Conn>,
+{
+    let latency = start.map(|s| s.elapsed());
+    black_box(&conn.0);
+    hold.hold().await;
+    drop(conn);
+    Outcome::Got(latency)
+}
+
+/// An acquire that failed: a timeout is counted, anything else fails the
+/// benchmark.
+fn failed(start: Option<Instant>, timed_out: bool, error: &dyn std::fmt::Debug) -> Outcome {
+    assert!(
+        timed_out,
+        "acquire failed other than by a timeout: {error:?}"
+    );
+    Outcome::TimedOut(start.map(|s| s.elapsed()))
 }
 
 #[derive(Clone)]
-struct Ours(Pool<Conn>);
+struct Ours(Pool<Conn>, Duration);
 
 impl BenchPool for Ours {
-    async fn cycle(&self, timed: bool, hold: bool) -> Option<Duration> {
+    async fn cycle(&self, timed: bool, hold: Hold) -> Outcome {
         let start = timed.then(Instant::now);
-        let conn = self.0.checkout(CHECKOUT_TIMEOUT).await.expect("checkout");
-        let latency = start.map(|s| s.elapsed());
-        black_box(&conn.0);
-        if hold {
-            tokio::task::yield_now().await;
+        match self.0.checkout(self.1).await {
+            Ok(conn) => use_conn(start, hold, conn).await,
+            Err(e) => failed(start, e == PoolError::Timeout, &e),
         }
-        drop(conn);
-        latency
     }
 }
 
 #[derive(Clone)]
-struct DeadpoolUnmanaged(deadpool::unmanaged::Pool<Conn>);
+struct DeadpoolUnmanaged(deadpool::unmanaged::Pool<Conn>, Option<Duration>);
 
 impl BenchPool for DeadpoolUnmanaged {
-    async fn cycle(&self, timed: bool, hold: bool) -> Option<Duration> {
+    async fn cycle(&self, timed: bool, hold: Hold) -> Outcome {
         let start = timed.then(Instant::now);
-        let conn = self.0.get().await.expect("get");
-        let latency = start.map(|s| s.elapsed());
-        black_box(&conn.0);
-        if hold {
-            tokio::task::yield_now().await;
+        let got = match self.1 {
+            None => self.0.get().await,
+            Some(timeout) => self.0.timeout_get(Some(timeout)).await,
+        };
+        match got {
+            Ok(conn) => use_conn(start, hold, conn).await,
+            Err(e) => failed(
+                start,
+                matches!(e, deadpool::unmanaged::PoolError::Timeout),
+                &e,
+            ),
         }
-        drop(conn);
-        latency
     }
 }
 
@@ -107,16 +177,17 @@ impl deadpool::managed::Manager for NoopManager {
 struct DeadpoolManaged(deadpool::managed::Pool<NoopManager>);
 
 impl BenchPool for DeadpoolManaged {
-    async fn cycle(&self, timed: bool, hold: bool) -> Option<Duration> {
+    async fn cycle(&self, timed: bool, hold: Hold) -> Outcome {
         let start = timed.then(Instant::now);
-        let conn = self.0.get().await.expect("get");
-        let latency = start.map(|s| s.elapsed());
-        black_box(&conn.0);
-        if hold {
-            tokio::task::yield_now().await;
+        // `get()` applies the pool's own timeouts: none in (a)-(c).
+        match self.0.get().await {
+            Ok(conn) => use_conn(start, hold, conn).await,
+            Err(e) => failed(
+                start,
+                matches!(e, deadpool::managed::PoolError::Timeout(_)),
+                &e,
+            ),
         }
-        drop(conn);
-        latency
     }
 }
 
@@ -143,16 +214,12 @@ impl bb8::ManageConnection for NoopConnections {
 struct Bb8(bb8::Pool<NoopConnections>);
 
 impl BenchPool for Bb8 {
-    async fn cycle(&self, timed: bool, hold: bool) -> Option<Duration> {
+    async fn cycle(&self, timed: bool, hold: Hold) -> Outcome {
         let start = timed.then(Instant::now);
-        let conn = self.0.get().await.expect("get");
-        let latency = start.map(|s| s.elapsed());
-        black_box(&conn.0);
-        if hold {
-            tokio::task::yield_now().await;
+        match self.0.get().await {
+            Ok(conn) => use_conn(start, hold, conn).await,
+            Err(e) => failed(start, matches!(e, bb8::RunError::TimedOut), &e),
         }
-        drop(conn);
-        latency
     }
 }
 
@@ -185,75 +252,151 @@ impl Kind {
 struct Scenario {
     label: &'static str,
     tasks: usize,
-    hold: bool,
+    pool_size: usize,
+    hold: Hold,
+    /// The checkout timeout every pool gets, when it is meant to fire.
+    timeout: Option<Duration>,
 }
 
-const SCENARIOS: [Scenario; 3] = [
+const SCENARIOS: [Scenario; 4] = [
     Scenario {
         label: "(a) 1 task, get/drop",
         tasks: 1,
-        hold: false,
+        pool_size: 16,
+        hold: Hold::No,
+        timeout: None,
     },
     Scenario {
         label: "(b) 16 tasks, pool 16",
         tasks: 16,
-        hold: false,
+        pool_size: 16,
+        hold: Hold::No,
+        timeout: None,
     },
     Scenario {
         label: "(c) 64 tasks, pool 16, hold across yield",
         tasks: 64,
-        hold: true,
+        pool_size: 16,
+        hold: Hold::Yield,
+        timeout: None,
+    },
+    Scenario {
+        label: "(d) 64 tasks, pool 4, hold 2 ms, timeout 1 ms",
+        tasks: 64,
+        pool_size: 4,
+        hold: Hold::Sleep(Duration::from_millis(2)),
+        timeout: Some(Duration::from_millis(1)),
     },
 ];
 
 /// What one run of one pool in one scenario measured.
 #[derive(Clone, Copy)]
 struct Run {
+    /// Successful checkouts per second.
     ops_per_sec: f64,
+    timeouts_per_sec: f64,
+    /// Acquire latency of successful checkouts.
     p50: Duration,
     p99: Duration,
     p999: Duration,
+    /// How long an acquire that timed out took (zero if none did).
+    timed_out_p50: Duration,
+    timed_out_p99: Duration,
+    /// Successful checkouts of the least-served task, over the mean per
+    /// task: 1 when every task got its share, near 0 when one starved.
+    least_served: f64,
 }
 
-async fn task_loop<P: BenchPool>(pool: P, stop: Arc<AtomicBool>, hold: bool) -> (u64, Vec<u32>) {
-    let mut cycles = 0_u64;
-    let mut latencies = Vec::with_capacity(1 << 16);
+/// What the tasks of one run counted.
+#[derive(Default)]
+struct Tally {
+    got: u64,
+    timed_out: u64,
+    /// Latencies in ns of timed successful and timed-out acquires.
+    got_ns: Vec<u32>,
+    timed_out_ns: Vec<u32>,
+    /// Fewest successful checkouts of one task.
+    least: u64,
+}
+
+fn nanos(d: Duration) -> u32 {
+    u32::try_from(d.as_nanos()).unwrap_or(u32::MAX)
+}
+
+async fn task_loop<P: BenchPool>(
+    pool: P,
+    stop: Arc<AtomicBool>,
+    hold: Hold,
+    sample_one_in: u64,
+    seed: u64,
+) -> Tally {
+    let mut tally = Tally {
+        got_ns: Vec::with_capacity(1 << 16),
+        ..Tally::default()
+    };
+    // xorshift64: a pick of one acquire in `sample_one_in` that no
+    // periodic behaviour of the runtime can line up with.
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     while !stop.load(Ordering::Relaxed) {
-        let timed = cycles.is_multiple_of(SAMPLE_EVERY);
-        if let Some(latency) = pool.cycle(timed, hold).await {
-            latencies.push(u32::try_from(latency.as_nanos()).unwrap_or(u32::MAX));
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let timed = rng.is_multiple_of(sample_one_in);
+        match pool.cycle(timed, hold).await {
+            Outcome::Got(latency) => {
+                tally.got += 1;
+                tally.got_ns.extend(latency.map(nanos));
+            }
+            Outcome::TimedOut(latency) => {
+                tally.timed_out += 1;
+                tally.timed_out_ns.extend(latency.map(nanos));
+            }
         }
-        cycles += 1;
     }
-    (cycles, latencies)
+    tally
 }
 
-/// Runs `tasks` copies of the cycle loop for `period`; returns the cycles
-/// done, the latency samples and the measured wall time.
-async fn drive<P: BenchPool>(
-    pool: &P,
-    tasks: usize,
-    hold: bool,
-    period: Duration,
-) -> (u64, Vec<u32>, Duration) {
+/// Runs the scenario's tasks for `period`; returns what they counted and
+/// the measured wall time.
+async fn drive<P: BenchPool>(pool: &P, scenario: &Scenario, period: Duration) -> (Tally, Duration) {
+    let sample_one_in = if scenario.timeout.is_some() {
+        1
+    } else {
+        SAMPLE_ONE_IN
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| tokio::spawn(task_loop(pool.clone(), Arc::clone(&stop), hold)))
+    let handles: Vec<_> = (0..scenario.tasks)
+        .map(|n| {
+            let seed = n as u64 + 1;
+            let task = task_loop(
+                pool.clone(),
+                Arc::clone(&stop),
+                scenario.hold,
+                sample_one_in,
+                seed,
+            );
+            tokio::spawn(task)
+        })
         .collect();
     // A plain sleep of the block_on thread (not a runtime worker): the
     // stop signal must not depend on the runtime's timer being serviced.
     std::thread::sleep(period);
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
-    let mut cycles = 0;
-    let mut latencies = Vec::new();
+    let mut all = Tally {
+        least: u64::MAX,
+        ..Tally::default()
+    };
     for handle in handles {
-        let (n, mut l) = handle.await.expect("bench task");
-        cycles += n;
-        latencies.append(&mut l);
+        let mut tally = handle.await.expect("bench task");
+        all.least = all.least.min(tally.got);
+        all.got += tally.got;
+        all.timed_out += tally.timed_out;
+        all.got_ns.append(&mut tally.got_ns);
+        all.timed_out_ns.append(&mut tally.timed_out_ns);
     }
-    (cycles, latencies, elapsed)
+    (all, elapsed)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> Duration {
@@ -265,12 +408,13 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
 }
 
 async fn measure<P: BenchPool>(pool: P, scenario: &Scenario, period: Duration) -> Run {
-    drive(&pool, scenario.tasks, scenario.hold, WARM_UP).await;
-    let (cycles, mut latencies, elapsed) =
-        drive(&pool, scenario.tasks, scenario.hold, period).await;
-    latencies.sort_unstable();
+    drive(&pool, scenario, WARM_UP).await;
+    let (mut tally, elapsed) = drive(&pool, scenario, period).await;
+    tally.got_ns.sort_unstable();
+    tally.timed_out_ns.sort_unstable();
+    let latencies = &tally.got_ns;
     if std::env::var("BENCH_DIST").is_ok() {
-        let q = |p: f64| percentile(&latencies, p).as_secs_f64() * 1e6;
+        let q = |p: f64| percentile(latencies, p).as_secs_f64() * 1e6;
         eprintln!(
             "   dist: p10 {:.1} p25 {:.1} p50 {:.1} p75 {:.1} p90 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1}",
             q(0.1),
@@ -284,52 +428,66 @@ async fn measure<P: BenchPool>(pool: P, scenario: &Scenario, period: Duration) -
         );
     }
     Run {
-        ops_per_sec: cycles as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        p999: percentile(&latencies, 0.999),
+        ops_per_sec: tally.got as f64 / elapsed.as_secs_f64(),
+        timeouts_per_sec: tally.timed_out as f64 / elapsed.as_secs_f64(),
+        p50: percentile(latencies, 0.50),
+        p99: percentile(latencies, 0.99),
+        p999: percentile(latencies, 0.999),
+        timed_out_p50: percentile(&tally.timed_out_ns, 0.50),
+        timed_out_p99: percentile(&tally.timed_out_ns, 0.99),
+        least_served: tally.least as f64 * scenario.tasks as f64 / tally.got.max(1) as f64,
     }
 }
 
 async fn run(kind: Kind, scenario: &Scenario, period: Duration) -> Run {
+    let size = scenario.pool_size;
     match kind {
         Kind::Ours => {
             let config = PoolConfig {
                 name: "bench",
-                size: POOL_SIZE,
+                size,
                 max_overflow: 0,
                 strategy: Strategy::Fifo,
                 ..PoolConfig::default()
             };
-            measure(Ours(Pool::new(&config, Conn::default)), scenario, period).await
+            let timeout = scenario.timeout.unwrap_or(CHECKOUT_TIMEOUT);
+            let pool = Ours(Pool::new(&config, Conn::default), timeout);
+            measure(pool, scenario, period).await
         }
         Kind::DeadpoolUnmanaged => {
-            let objects: Vec<Conn> = (0..POOL_SIZE).map(|_| Conn::default()).collect();
-            let pool = DeadpoolUnmanaged(deadpool::unmanaged::Pool::from(objects));
-            measure(pool, scenario, period).await
+            let mut config = deadpool::unmanaged::PoolConfig::new(size);
+            config.runtime = Some(deadpool::Runtime::Tokio1);
+            let pool = deadpool::unmanaged::Pool::from_config(&config);
+            for _ in 0..size {
+                pool.try_add(Conn::default()).expect("room for it");
+            }
+            measure(DeadpoolUnmanaged(pool, scenario.timeout), scenario, period).await
         }
         Kind::DeadpoolManaged => {
             let pool = deadpool::managed::Pool::builder(NoopManager)
-                .max_size(POOL_SIZE)
+                .max_size(size)
+                .wait_timeout(scenario.timeout)
+                .runtime(deadpool::Runtime::Tokio1)
                 .build()
                 .expect("deadpool build");
             // Create all objects up front, like the other pools.
             let mut warm = Vec::new();
-            for _ in 0..POOL_SIZE {
+            for _ in 0..size {
                 warm.push(pool.get().await.expect("get"));
             }
             drop(warm);
             measure(DeadpoolManaged(pool), scenario, period).await
         }
         Kind::Bb8 => {
-            let size = u32::try_from(POOL_SIZE).expect("small pool");
-            let pool = bb8::Pool::builder()
+            let size = u32::try_from(size).expect("small pool");
+            let mut builder = bb8::Pool::builder()
                 .max_size(size)
                 .min_idle(size)
-                .test_on_check_out(false)
-                .build(NoopConnections)
-                .await
-                .expect("bb8 build");
+                .test_on_check_out(false);
+            if let Some(timeout) = scenario.timeout {
+                builder = builder.connection_timeout(timeout);
+            }
+            let pool = builder.build(NoopConnections).await.expect("bb8 build");
             measure(Bb8(pool), scenario, period).await
         }
     }
@@ -373,11 +531,11 @@ fn main() {
     };
     let workers = new_runtime().metrics().num_workers();
 
-    // Optional filters for profiling: BENCH_SCENARIOS=ac, BENCH_POOLS=ours,dpu,dpm,bb8.
-    let scenarios = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "abc".into());
+    // Optional filters for profiling: BENCH_SCENARIOS=ad, BENCH_POOLS=ours,dpu,dpm,bb8.
+    let scenarios = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "abcd".into());
     let pools = std::env::var("BENCH_POOLS").unwrap_or_else(|_| "ours,dpu,dpm,bb8".into());
     let wanted = |s: usize, k: usize| {
-        scenarios.contains(["a", "b", "c"][s])
+        scenarios.contains(["a", "b", "c", "d"][s])
             && pools
                 .split(',')
                 .any(|p| p == ["ours", "dpu", "dpm", "bb8"][k])
@@ -396,11 +554,12 @@ fn main() {
                 // timers or task placement.
                 let result = new_runtime().block_on(run(KINDS[k], scenario, period));
                 eprintln!(
-                    "round {} {:<42} {:<24} {:>10.0} ops/s  p50 {:>7.2?}  p99 {:>8.2?}",
+                    "round {} {:<46} {:<24} {:>10.0} ops/s {:>7.0} timeouts/s  p50 {:>7.2?}  p99 {:>8.2?}",
                     round + 1,
                     scenario.label,
                     KINDS[k].label(),
                     result.ops_per_sec,
+                    result.timeouts_per_sec,
                     result.p50,
                     result.p99
                 );
@@ -408,16 +567,26 @@ fn main() {
             }
         }
     }
+    print_tables(&results, workers, rounds, period);
+}
 
+/// The tables, from `results[scenario][kind][round]`.
+fn print_tables(results: &[Vec<Vec<Run>>], workers: usize, rounds: usize, period: Duration) {
     println!();
     println!(
-        "Pool of {POOL_SIZE}, tokio multi-thread ({workers} workers), {rounds} rounds of {:.1} s per pool and scenario; median [min–max] over rounds; latency = acquire time, every {SAMPLE_EVERY}th acquire timed.",
+        "tokio multi-thread ({workers} workers), {rounds} rounds of {:.1} s per pool and scenario; median [min–max] over rounds; latency = acquire time of successful checkouts, one acquire in {SAMPLE_ONE_IN} timed in (a)-(c), every acquire in (d).",
         period.as_secs_f64()
     );
     println!();
-    println!("| scenario | pool | ops/s (M) | p50 µs | p99 µs | p99.9 µs |");
-    println!("|---|---|---|---|---|---|");
-    for (s, scenario) in SCENARIOS.iter().enumerate() {
+    println!(
+        "| scenario | pool | checkouts/s (M) | p50 µs | p99 µs | p99.9 µs | least-served task, share of the mean |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (s, scenario) in SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.timeout.is_none())
+    {
         for (k, kind) in KINDS.iter().enumerate() {
             let runs = &results[s][k];
             if runs.is_empty() {
@@ -425,47 +594,98 @@ fn main() {
             }
             let col = |f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<_>>();
             println!(
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 scenario.label,
                 kind.label(),
                 spread(&col(|r| r.ops_per_sec), 1e6, 2),
                 spread(&col(|r| r.p50.as_secs_f64()), 1e-6, 2),
                 spread(&col(|r| r.p99.as_secs_f64()), 1e-6, 1),
                 spread(&col(|r| r.p999.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.least_served), 1.0, 2),
             );
         }
     }
 
     println!();
-    println!("Ratios, ours / theirs, per round (same round, same conditions): median [min–max].");
+    println!(
+        "| scenario | pool | checkouts/s | timeouts/s | p50 µs | p99 µs | timed-out acquire p50 µs | p99 µs | least-served task, share of the mean |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (s, scenario) in SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.timeout.is_some())
+    {
+        for (k, kind) in KINDS.iter().enumerate() {
+            let runs = &results[s][k];
+            if runs.is_empty() {
+                continue;
+            }
+            let col = |f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                scenario.label,
+                kind.label(),
+                spread(&col(|r| r.ops_per_sec), 1.0, 0),
+                spread(&col(|r| r.timeouts_per_sec), 1.0, 0),
+                spread(&col(|r| r.p50.as_secs_f64()), 1e-6, 1),
+                spread(&col(|r| r.p99.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.timed_out_p50.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.timed_out_p99.as_secs_f64()), 1e-6, 0),
+                spread(&col(|r| r.least_served), 1.0, 2),
+            );
+        }
+    }
+
     println!();
     println!(
-        "| scenario | ops/s vs deadpool unmanaged | ops/s vs deadpool managed | ops/s vs bb8 | p99 vs deadpool unmanaged | p99 vs deadpool managed |"
+        "Ratios, ours / theirs, per round (same round, same conditions): median [min–max]; the best of the others is the lowest p99 of deadpool unmanaged, deadpool managed and bb8 in that round."
     );
-    println!("|---|---|---|---|---|---|");
+    println!();
+    println!(
+        "| scenario | checkouts/s vs deadpool unmanaged | vs deadpool managed | vs bb8 | p99 vs best of the others |"
+    );
+    println!("|---|---|---|---|---|");
     for (s, scenario) in SCENARIOS.iter().enumerate() {
         let ours = &results[s][0];
-        let ratio = |k: usize, f: fn(&Run) -> f64| {
+        let ratio = |k: usize| {
             if ours.is_empty() || results[s][k].is_empty() {
                 return "–".to_string();
             }
             let v: Vec<f64> = ours
                 .iter()
                 .zip(&results[s][k])
-                .map(|(a, b)| f(a) / f(b))
+                .map(|(a, b)| a.ops_per_sec / b.ops_per_sec)
                 .collect();
             spread(&v, 1.0, 2)
         };
+        let p99_vs_best = {
+            let v: Vec<f64> = ours
+                .iter()
+                .enumerate()
+                .filter_map(|(round, a)| {
+                    let best = (1..KINDS.len())
+                        .filter_map(|k| results[s][k].get(round))
+                        .map(|r| r.p99.as_secs_f64())
+                        .min_by(f64::total_cmp)?;
+                    Some(a.p99.as_secs_f64() / best)
+                })
+                .collect();
+            if v.is_empty() {
+                "–".to_string()
+            } else {
+                spread(&v, 1.0, 2)
+            }
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             scenario.label,
-            ratio(1, |r| r.ops_per_sec),
-            ratio(2, |r| r.ops_per_sec),
-            ratio(3, |r| r.ops_per_sec),
-            ratio(1, |r| r.p99.as_secs_f64()),
-            ratio(2, |r| r.p99.as_secs_f64()),
+            ratio(1),
+            ratio(2),
+            ratio(3),
+            p99_vs_best,
         );
     }
     println!();
-    println!("(ops/s ratio > 1: ours faster; p99 ratio < 1: ours lower tail)");
+    println!("(checkouts/s ratio > 1: ours faster; p99 ratio ≤ 1: ours no worse than the best)");
 }

@@ -643,3 +643,136 @@ fn waiting_outside_a_runtime_panics_without_breaking_later_timeouts() {
     assert_eq!(result.unwrap_err(), PoolError::Timeout);
     drop(held);
 }
+
+/// Runs `checkouts` get/drop cycles that never wait on a current-thread
+/// runtime beside a task that counts how often it gets to run: each count
+/// is one yield of the loop. Returns the count.
+async fn yields_of_a_get_drop_loop(checkouts: usize) -> usize {
+    let (pool, _) = pool(1, 0, Strategy::Fifo);
+    let stop = Arc::new(AtomicBool::new(false));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = tokio::spawn({
+        let (stop, runs) = (Arc::clone(&stop), Arc::clone(&runs));
+        async move {
+            while !stop.load(Ordering::SeqCst) {
+                runs.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    tokio::task::yield_now().await; // let the counter start
+    let before = runs.load(Ordering::SeqCst);
+    for _ in 0..checkouts {
+        drop(pool.checkout(LONG).await.unwrap());
+    }
+    let yields = runs.load(Ordering::SeqCst) - before;
+    stop.store(true, Ordering::SeqCst);
+    counter.await.unwrap();
+    yields
+}
+
+/// The cooperative budget: a get/drop loop yields, but about once per 2048
+/// checkouts (one unit of tokio's 128 per 16 checkouts), not once per 128.
+#[tokio::test]
+async fn a_get_drop_loop_yields_once_per_thousands_of_checkouts_not_per_128() {
+    let yields = yields_of_a_get_drop_loop(100_000).await;
+    assert!(yields >= 1, "the loop never yielded");
+    assert!(
+        yields <= 100_000 / 1_000,
+        "{yields} yields in 100000 checkouts"
+    );
+}
+
+/// No starvation on one thread: a task that loops on get/drop without
+/// ever waiting lets a task spawned beside it run, check out and be served.
+#[tokio::test]
+async fn a_get_drop_loop_on_one_thread_lets_another_task_check_out() {
+    let (pool, _) = pool(1, 0, Strategy::Fifo);
+    let served = Arc::new(AtomicBool::new(false));
+    let other = tokio::spawn({
+        let (pool, served) = (pool.clone(), Arc::clone(&served));
+        async move {
+            let object = pool.checkout(LONG).await.unwrap();
+            served.store(true, Ordering::SeqCst);
+            drop(object);
+        }
+    });
+    for _ in 0..1_000_000 {
+        drop(pool.checkout(LONG).await.unwrap());
+        if served.load(Ordering::SeqCst) {
+            other.await.unwrap();
+            return;
+        }
+    }
+    panic!("the other task was never served while this one looped");
+}
+
+/// No starvation across threads, and no barging: while one task loops on
+/// get/drop without yielding, a waiter queued on the other worker gets the
+/// object (the loop's return hands it over; the loop's next checkout then
+/// queues behind the waiter instead of taking it back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_is_served_while_another_task_loops_on_get_drop() {
+    let (pool, _) = pool(1, 0, Strategy::Fifo);
+    let stop = Arc::new(AtomicBool::new(false));
+    let laps = Arc::new(AtomicUsize::new(0));
+    let looper = tokio::spawn({
+        let (pool, stop, laps) = (pool.clone(), Arc::clone(&stop), Arc::clone(&laps));
+        async move {
+            while !stop.load(Ordering::SeqCst) {
+                drop(pool.checkout(LONG).await.unwrap());
+                laps.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    within(async {
+        while laps.load(Ordering::SeqCst) < 1_000 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    for _ in 0..100 {
+        drop(within(pool.checkout(LONG)).await.unwrap());
+    }
+    stop.store(true, Ordering::SeqCst);
+    within(looper).await.unwrap();
+    assert_eq!(pool.status(), status(PoolState::Ready, 1, 0, 0, 0));
+}
+
+/// Timeouts keep firing under contention on two threads: 16 tasks retry
+/// 5 ms checkouts while both objects stay out; every retry queues again and
+/// times out again. Once the objects come back, every task is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_keep_firing_for_many_waiters_on_two_threads() {
+    let (pool, counts) = pool(2, 0, Strategy::Fifo);
+    let held = [pool.try_checkout().unwrap(), pool.try_checkout().unwrap()];
+    let timeouts = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (pool, timeouts) = (pool.clone(), Arc::clone(&timeouts));
+            tokio::spawn(async move {
+                loop {
+                    match pool.checkout(Duration::from_millis(5)).await {
+                        Ok(object) => return drop(object),
+                        Err(PoolError::Timeout) => timeouts.fetch_add(1, Ordering::SeqCst),
+                        Err(other) => panic!("{other}"),
+                    };
+                }
+            })
+        })
+        .collect();
+    within(async {
+        while timeouts.load(Ordering::SeqCst) < 160 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert_eq!(pool.status().in_use, 2);
+    assert!(pool.status().waiting <= 16);
+    drop(held);
+    for task in tasks {
+        within(task).await.unwrap();
+    }
+    assert_eq!(pool.status(), status(PoolState::Ready, 2, 0, 0, 0));
+    assert_eq!(counts.created() - counts.dropped(), 2);
+}
