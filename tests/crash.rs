@@ -259,7 +259,7 @@ fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_tree() {
     let points = point - 1;
     assert!(
         points >= 50,
-        "only {points} crash points in a sync of 45 files"
+        "only {points} crash points in a sync of 25 changes"
     );
     // Kills before the journal leave the old tree, after it the new one.
     assert!(olds > 0 && news > 0, "old {olds}, new {news}");
