@@ -48,6 +48,7 @@ pub fn canonicalize(
 ) -> Result<Vec<Output>> {
     let mut outputs: BTreeMap<String, (Output, Option<usize>)> = BTreeMap::new();
     let mut symlinks = paths::SymlinkGuard::new(&manifest.root);
+    let root = std::path::absolute(&manifest.root).unwrap_or_else(|_| manifest.root.clone());
     for r in rendered {
         let rule = &manifest.generation.rules[r.rule];
         let origin = match r.row {
@@ -100,6 +101,14 @@ pub fn canonicalize(
                     ggen_dir::DIR
                 ),
             ));
+        }
+        if let Some(problem) = too_long(&root, &path) {
+            return Err(Error::at(
+                ErrorKind::Write,
+                at,
+                format!("{origin} would write `{path}`, {problem}"),
+            )
+            .with_help("shorten the output path: the file system cannot hold it"));
         }
         if inputs.contains(&path) {
             return Err(Error::at(
@@ -163,6 +172,35 @@ pub fn canonicalize(
     Ok(outputs)
 }
 
+/// The longest file name (bytes) and the longest path (bytes, with its
+/// final NUL) that Linux and the BSDs accept; macOS allows 1,024-byte paths.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = if cfg!(target_os = "macos") {
+    1024
+} else {
+    4096
+};
+
+/// Why the file system cannot hold `path` under `root` (an absolute path):
+/// a name or the whole path too long. Caught here, so a sync never fails
+/// half-way on it.
+fn too_long(root: &std::path::Path, path: &str) -> Option<String> {
+    if let Some(name) = path.split('/').find(|name| name.len() > NAME_MAX) {
+        let shown: String = name.chars().take(24).collect();
+        return Some(format!(
+            "whose name `{shown}…` is {} bytes long (the file system allows {NAME_MAX})",
+            name.len()
+        ));
+    }
+    let full = root.join(path).as_os_str().len();
+    (full >= PATH_MAX).then(|| {
+        format!(
+            "whose full path is {full} bytes long (the file system allows {})",
+            PATH_MAX - 1
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +211,15 @@ mod tests {
         assert_eq!(canonical_text("a"), "a\n");
         assert_eq!(canonical_text(""), "\n");
         assert_eq!(canonical_text("x\n\n  y \n"), "x\n\n  y\n");
+    }
+
+    #[test]
+    fn names_the_file_system_cannot_hold_are_found() {
+        let root = std::path::Path::new("/p");
+        assert_eq!(too_long(root, &"a".repeat(255)), None);
+        let long = too_long(root, &format!("out/{}.txt", "a".repeat(252))).unwrap();
+        assert!(long.contains("256 bytes long"), "{long}");
+        let deep = vec!["d".repeat(200); 21].join("/");
+        assert!(too_long(root, &deep).unwrap().contains("full path"));
     }
 }

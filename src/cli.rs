@@ -102,6 +102,11 @@ pub struct SyncArgs {
     #[arg(long, conflicts_with_all = ["check", "validate_only"])]
     pub watch: bool,
 
+    /// When another ggen command holds the project's lock, wait for it
+    /// instead of stopping with exit 7.
+    #[arg(long)]
+    pub wait: bool,
+
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -127,6 +132,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
 
+    /// When another ggen command holds the project's lock, wait for it
+    /// instead of stopping with exit 7.
+    #[arg(long)]
+    pub wait: bool,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -149,6 +159,11 @@ pub struct DiffArgs {
     #[arg(long)]
     pub allow_breaking: bool,
 
+    /// When another ggen command holds the project's lock, wait for it
+    /// instead of stopping with exit 7.
+    #[arg(long)]
+    pub wait: bool,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -161,6 +176,7 @@ impl DiffArgs {
             manifest: self.manifest.clone(),
             against: self.against.clone(),
             allow_breaking: self.allow_breaking,
+            wait: self.wait,
             format: self.format.into(),
             workspace: workspace(),
         }
@@ -257,6 +273,7 @@ impl SyncArgs {
             force: self.force,
             rules: self.rules.clone(),
             sign: self.sign.clone(),
+            wait: self.wait,
             format: self.format.into(),
             verbosity,
             workspace: workspace(),
@@ -271,6 +288,7 @@ impl VerifyArgs {
             manifest: self.manifest.clone(),
             receipt: self.receipt.clone(),
             key: self.key.clone(),
+            wait: self.wait,
             format: self.format.into(),
             workspace: workspace(),
         }

@@ -7,10 +7,12 @@ mod util;
 
 mod action;
 mod cases;
+mod crash;
 mod cross_language;
 mod diagrams;
 mod digests;
 mod fast_path;
+mod lock;
 mod pipes;
 mod repository;
 mod sarif;

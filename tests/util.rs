@@ -114,7 +114,9 @@ pub const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
 
 /// Every file below `root` (none if it does not exist), with bytes and
 /// mtime; symbolic links are not followed. The fast path's machine-local
-/// `.ggen/cache.json` is left out (tests/fast_path.rs reads it itself).
+/// `.ggen/cache.json` is left out (tests/fast_path.rs reads it itself), and
+/// so is `.ggen/lock`, the empty file every command that writes locks
+/// (tests/lock.rs tests it).
 pub fn tree(root: &Path) -> Tree {
     let mut tree = Tree::new();
     if !root.exists() {
@@ -123,7 +125,8 @@ pub fn tree(root: &Path) -> Tree {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         let entry = entry.unwrap();
         let rel = entry.path().strip_prefix(root).unwrap();
-        if entry.file_type().is_file() && !rel.ends_with(".ggen/cache.json") {
+        let local = rel.ends_with(".ggen/cache.json") || rel.ends_with(".ggen/lock");
+        if entry.file_type().is_file() && !local {
             let meta = entry.metadata().unwrap();
             tree.insert(
                 rel.to_string_lossy().into_owned(),

@@ -99,7 +99,8 @@ fn watch_resyncs_on_change_and_stops_on_interrupt() {
     // A change to a file that is not an input does not sync.
     p.write("notes.txt", "hello\n");
     watch.interrupt();
-    assert!(!p.exists(".ggen/lock"));
+    // The sync in progress finished: no journal or staged file is left.
+    assert!(!p.exists(".ggen/journal") && !p.exists(".ggen/staging"));
     p.ggen(&["verify"]).expect(0);
 }
 

@@ -4,9 +4,18 @@ use std::io::Write;
 
 use super::EjectOptions;
 use crate::targets;
+use crate::write::Access;
 
 /// Runs an eject; returns its exit code.
 pub fn eject(options: &EjectOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    // It writes into the project: alone, after any interrupted sync.
+    let _guard = match super::guard::lock(&options.manifest, Access::Exclusive, false, err) {
+        Ok(guard) => guard,
+        Err(e) => {
+            let _ = write!(err, "{}", e.render_text());
+            return e.exit_code();
+        }
+    };
     if !options.files.is_empty() {
         return match targets::eject_files(&options.manifest, &options.target, &options.files) {
             Ok(copied) => {

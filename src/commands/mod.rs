@@ -6,6 +6,7 @@
 pub mod ci;
 mod diff;
 mod eject;
+mod guard;
 mod init;
 mod output;
 mod report;
@@ -14,12 +15,11 @@ mod verify;
 
 use std::path::PathBuf;
 
-pub use diff::diff;
 pub use eject::eject;
+pub use guard::{diff, verify};
 pub use init::init;
 pub use output::{EXIT_BROKEN_PIPE, Output, is_broken_pipe};
 pub use sync::sync;
-pub use verify::verify;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,9 @@ pub struct SyncOptions {
     /// The private key that signs the receipt (`--sign`), over the
     /// manifest's `[receipt] sign_key`.
     pub sign: Option<PathBuf>,
+    /// Wait for the project's lock instead of stopping when another ggen
+    /// command holds it.
+    pub wait: bool,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// How much text.
@@ -125,6 +128,9 @@ pub struct VerifyOptions {
     pub receipt: Option<PathBuf>,
     /// The public key whose signature of the receipt must be beside it.
     pub key: Option<PathBuf>,
+    /// Wait for the project's lock instead of stopping when another ggen
+    /// command holds it.
+    pub wait: bool,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// The folder GitHub and SARIF paths are relative to (the binary
@@ -141,6 +147,9 @@ pub struct DiffOptions {
     pub against: String,
     /// Exit 0 even when a change breaks callers of the generated code.
     pub allow_breaking: bool,
+    /// Wait for the project's lock instead of stopping when another ggen
+    /// command holds it.
+    pub wait: bool,
     /// Text, JSON, GitHub or SARIF.
     pub format: Format,
     /// The folder GitHub and SARIF paths are relative to (the binary

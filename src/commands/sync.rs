@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::guard;
 use super::report::{Report, timings_ms};
 use super::{Mode, SyncOptions};
 use crate::error::{Error, ErrorKind, Location, Result, display_path};
@@ -16,13 +17,22 @@ use crate::keys::SigningKey;
 use crate::manifest::Manifest;
 use crate::plan::{self, Action, Options, Plan, Stage};
 use crate::targets;
-use crate::write;
+use crate::write::{self, Access};
 
 /// Runs a sync; returns its exit code.
 pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut report = Report::new(options.format, options.verbosity, out, err)
         .with_workspace(options.workspace.as_deref());
     let mode = options.mode;
+    // Held until the sync returns, planning included.
+    let access = match mode.writes() {
+        true => Access::Exclusive,
+        false => Access::Shared,
+    };
+    let _guard = match guard::lock(&options.manifest, access, options.wait, report.err) {
+        Ok(guard) => guard,
+        Err(e) => return report.sync_failed(mode, &e, None),
+    };
     let (manifest, overrides) = match targets::load(&options.manifest) {
         Ok(project) => (project.manifest, project.overrides),
         Err(e) => return report.sync_failed(mode, &e, None),
