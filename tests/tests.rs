@@ -16,4 +16,5 @@ mod repository;
 mod sarif;
 mod signing;
 mod targets;
+mod verify_paths;
 mod watch;
