@@ -346,6 +346,7 @@ pub fn io_reason(err: &std::io::Error) -> String {
         K::NotFound => "no such file or directory".into(),
         K::PermissionDenied => "permission denied".into(),
         K::AlreadyExists => "it already exists".into(),
+        K::IsADirectory => "it is a folder".into(),
         _ => {
             let s = err.to_string();
             match s.find(" (os error") {
