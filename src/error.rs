@@ -279,19 +279,58 @@ fn render_diagnostic(out: &mut String, d: &Diagnostic) {
         let pad = " ".repeat(number.len().max(1));
         let _ = writeln!(out, "{pad}--> {loc}");
         if let (Some(text), Some(column)) = (&loc.source_line, loc.column) {
-            let caret_pad: String = text
-                .chars()
-                .take(column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let (text, caret_pad, width) = snippet(text, column, loc.width);
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{number} | {text}");
-            let _ = writeln!(out, "{pad} | {caret_pad}{}", "^".repeat(loc.width.max(1)));
+            let _ = writeln!(out, "{pad} | {caret_pad}{}", "^".repeat(width));
         }
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "  = help: {help}");
     }
+}
+
+/// The most characters of a source line an error shows: a longer line (a
+/// minified file, a 5 MB literal) is cut around the column, each cut marked
+/// with `…`, so an error is never larger than a screenful.
+const SNIPPET_CHARS: usize = 240;
+/// How much of a cut line is shown before the column.
+const SNIPPET_BEFORE: usize = 80;
+
+/// The line to show for a caret at 1-based `column` underlining `width`
+/// characters: the text, the padding before the caret, and the caret's
+/// width.
+fn snippet(text: &str, column: usize, width: usize) -> (String, String, usize) {
+    let pad_of = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect()
+    };
+    let count = text.chars().count();
+    let at = column.saturating_sub(1).min(count);
+    if count <= SNIPPET_CHARS {
+        let before: String = text.chars().take(at).collect();
+        return (text.to_string(), pad_of(&before), width.max(1));
+    }
+    let start = at.saturating_sub(SNIPPET_BEFORE);
+    let end = (start + SNIPPET_CHARS).min(count);
+    let start = start.min(end.saturating_sub(SNIPPET_CHARS));
+    let byte = |chars: usize| {
+        text.char_indices()
+            .nth(chars)
+            .map_or(text.len(), |(i, _)| i)
+    };
+    let (from, to) = (byte(start), byte(end));
+    let kept = &text[from..to];
+    let cut_before = if start > 0 { "…" } else { "" };
+    let cut_after = if end < count { "…" } else { "" };
+    let caret_pad = format!(
+        "{}{}",
+        if start > 0 { " " } else { "" },
+        pad_of(&text[from..byte(at)])
+    );
+    let width = width.max(1).min((end - at).max(1));
+    (format!("{cut_before}{kept}{cut_after}"), caret_pad, width)
 }
 
 /// A path as shown to users: `/` separators, no leading `./`.
@@ -307,6 +346,7 @@ pub fn io_reason(err: &std::io::Error) -> String {
         K::NotFound => "no such file or directory".into(),
         K::PermissionDenied => "permission denied".into(),
         K::AlreadyExists => "it already exists".into(),
+        K::IsADirectory => "it is a folder".into(),
         _ => {
             let s = err.to_string();
             match s.find(" (os error") {
@@ -328,6 +368,42 @@ mod tests {
         assert_eq!(line_col(src, 3), (2, 1));
         // 'x' is after two 2-byte characters and a space.
         assert_eq!(line_col(src, 3 + 5), (2, 4));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column() {
+        let long = format!("x = \"{}\" oops", "a".repeat(5_000_000));
+        let column = long.len() - 3;
+        let e = Error::at(
+            ErrorKind::Ontology,
+            Location::at("a.ttl", &long, 1, column).with_width(4),
+            "bad",
+        );
+        let text = e.render_text();
+        assert!(text.len() < 700, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = format!("…{}\" oops", "a".repeat(SNIPPET_CHARS - 6));
+        assert_eq!(lines[3], format!("1 | {shown}"));
+        // The caret stays under `oops`.
+        let caret = lines[4].find('^').unwrap() - "  | ".len();
+        assert_eq!(lines[3]["1 | ".len()..].chars().nth(caret), Some('o'));
+        assert_eq!(lines[4].matches('^').count(), 4);
+
+        // Cut on both sides when the column is in the middle.
+        let middle = format!("{}X{}", "b".repeat(1000), "c".repeat(1000));
+        let e = Error::at(
+            ErrorKind::Ontology,
+            Location::at("a.ttl", &middle, 1, 1001),
+            "bad",
+        );
+        let lines: Vec<String> = e.render_text().lines().map(str::to_string).collect();
+        assert!(
+            lines[3].starts_with("1 | …b") && lines[3].ends_with("c…"),
+            "{}",
+            lines[3]
+        );
+        let caret = lines[4].find('^').unwrap() - "  | ".len();
+        assert_eq!(lines[3]["1 | ".len()..].chars().nth(caret), Some('X'));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Location, Result, io_reason};
 use crate::manifest::{FileRef, Manifest, Source};
 
 /// The SHA-256 of `bytes`, as lowercase hex.
@@ -118,8 +118,9 @@ impl Inputs {
     }
 
     /// Reads `file` (relative to the manifest folder) as UTF-8 text. A missing
-    /// file is a manifest error pointing at where the manifest names it; text
-    /// that is not UTF-8 is an error of `kind`.
+    /// or unreadable file (a folder, no permission) is a manifest error
+    /// pointing at where the manifest names it; text that is not UTF-8 is an
+    /// error of `kind`.
     pub fn file(&mut self, manifest: &Manifest, file: &FileRef, kind: ErrorKind) -> Result<Text> {
         if let Some(text) = self.texts.get(&file.path) {
             return Ok(text.clone());
@@ -135,7 +136,14 @@ impl Inputs {
                 )
                 .with_help("fix the path; paths in the manifest are relative to its folder")
             } else {
-                Error::io(kind, &path, "read it", &e)
+                // A folder, a file without read permission: the manifest
+                // names something ggen cannot use, wherever it is used.
+                Error::at(
+                    ErrorKind::Manifest,
+                    manifest.location(&file.span),
+                    format!("`{shown}` cannot be read: {}", io_reason(&e)),
+                )
+                .with_help("the manifest must name a file ggen can read")
             }
         })?;
         self.digests.insert(

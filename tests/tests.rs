@@ -18,4 +18,5 @@ mod repository;
 mod sarif;
 mod signing;
 mod targets;
+mod verify_paths;
 mod watch;

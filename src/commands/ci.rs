@@ -189,10 +189,12 @@ fn first_difference(old: Option<&[u8]>, new: Option<&[u8]>) -> Option<usize> {
     (lines > 0).then_some(line.min(lines))
 }
 
-/// `verify`'s mismatches; `shown` gives a receipt path as users see it.
+/// `verify`'s mismatches; `shown` gives a project path as users see it,
+/// `receipt` and `manifest` are shown already.
 pub fn mismatch_findings(
     mismatches: &[Mismatch],
     receipt: &str,
+    manifest: &str,
     shown: &dyn Fn(&str) -> String,
 ) -> Vec<Finding> {
     mismatches
@@ -203,25 +205,59 @@ pub fn mismatch_findings(
             } else {
                 shown(&m.path)
             };
-            let (check, message) = match m.kind {
+            let detail = m.detail.as_deref().unwrap_or_default();
+            let (check, message, at) = match m.kind {
                 MismatchKind::Modified => (
                     Check::VerifyModified,
                     format!("{path} differs from what {receipt} records: it changed after the last `ggen sync`"),
+                    path,
                 ),
                 MismatchKind::Missing => (
                     Check::VerifyMissing,
                     format!("{path} is missing: {receipt} records it as generated"),
+                    path,
                 ),
                 MismatchKind::InputChanged => (
                     Check::VerifyInputChanged,
                     format!("{path} (an input) differs from what {receipt} records: run `ggen sync` and commit the result"),
+                    path,
+                ),
+                MismatchKind::InputUnrecorded => (
+                    Check::VerifyInputUnrecorded,
+                    format!("{path} is an input of {manifest} that {receipt} does not list: run `ggen sync` and commit the result"),
+                    path,
+                ),
+                MismatchKind::InputNotInManifest => (
+                    Check::VerifyInputNotInManifest,
+                    format!("{receipt} lists {} as an input, but {manifest} does not name it", m.path),
+                    receipt.to_string(),
+                ),
+                MismatchKind::OutsideProject => (
+                    Check::VerifyOutsideProject,
+                    format!("{receipt} records the output {}, which {detail}", m.path),
+                    receipt.to_string(),
+                ),
+                MismatchKind::ReceiptInvalid => (
+                    Check::VerifyReceipt,
+                    format!("{receipt} is not a receipt ggen writes: {detail}"),
+                    receipt.to_string(),
+                ),
+                MismatchKind::GraphChanged => (
+                    Check::VerifyGraph,
+                    format!("the graph differs from what {receipt} records: {detail}"),
+                    receipt.to_string(),
+                ),
+                MismatchKind::RuleOutputs => (
+                    Check::VerifyRuleOutputs,
+                    format!("rule `{}`: {detail}, in {receipt}", m.path),
+                    receipt.to_string(),
                 ),
             };
             Finding {
                 check,
                 level: Level::Error,
                 message,
-                location: Some(Location::file(path)),
+                location: Some(Location::file(at)),
             }
         })
         .collect()

@@ -185,6 +185,13 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// Something that went wrong without failing the command: one line on
+    /// stderr, in every format (stdout keeps its one document).
+    pub fn warning(&mut self, message: &str) {
+        let _ = self.out.flush();
+        let _ = writeln!(self.err, "warning: {message}");
+    }
+
     /// A command's error in text or JSON; returns its exit code.
     pub fn failed(&mut self, command: &str, e: &Error) -> u8 {
         let code = e.exit_code();

@@ -13,15 +13,17 @@ use crate::dsse::Failure;
 use crate::error::{Check, Error, ErrorKind, Location, display_path};
 use crate::ggen_dir;
 use crate::keys::PublicKey;
+use crate::targets;
 
 /// `ggen verify`.
 pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut report = Report::new(args.format, Verbosity::Normal, out, err)
         .with_workspace(args.workspace.as_deref());
-    let root = match args.manifest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+    let manifest = match targets::load(&args.manifest) {
+        Ok(project) => project.manifest,
+        Err(e) => return report.failed("verify", &e),
     };
+    let root = manifest.root.clone();
     let receipt = args
         .receipt
         .clone()
@@ -42,7 +44,7 @@ pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         Some(Ok(key)) => Some(key),
         Some(Err(e)) => return report.failed("verify", &e),
     };
-    let checked = check::verify(&root, &receipt).and_then(|v| {
+    let checked = check::verify(&manifest, &receipt).and_then(|v| {
         let failures = key
             .as_ref()
             .map(|key| check::verify_signature(&receipt, &envelope, key))
@@ -59,7 +61,8 @@ pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) ->
     match args.format {
         Format::Github | Format::Sarif => {
             let shown = |p: &str| display_path(&root.join(p));
-            let mut findings = ci::mismatch_findings(&v.mismatches, &receipt, &shown);
+            let mut findings =
+                ci::mismatch_findings(&v.mismatches, &receipt, &manifest.shown_file(), &shown);
             if let Some(key) = &key {
                 findings.extend(failures.iter().flatten().map(|f| {
                     let detail = f.detail(key).map(|d| format!(" ({d})")).unwrap_or_default();
@@ -124,19 +127,14 @@ pub fn verify(args: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) ->
                 let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
                 let _ = writeln!(out, "{}: {envelope}{detail}", f.kind());
             }
-            let _ = if v.mismatches.is_empty() {
-                writeln!(
+            let _ = match v.mismatches.len() {
+                0 => writeln!(
                     out,
                     "Verified {} outputs and {} inputs against {receipt}.",
                     v.outputs, v.inputs
-                )
-            } else {
-                writeln!(
-                    out,
-                    "{} of {} files differ from {receipt}.",
-                    v.mismatches.len(),
-                    v.outputs + v.inputs
-                )
+                ),
+                1 => writeln!(out, "1 problem: {receipt} does not verify."),
+                n => writeln!(out, "{n} problems: {receipt} does not verify."),
             };
             if let Some(key) = &key {
                 let _ = match failures.as_deref() {

@@ -44,6 +44,20 @@ pub enum Check {
     VerifyInputChanged,
     /// `verify --key`: the receipt's signature is missing or does not hold.
     VerifySignature,
+    /// `verify`: the receipt does not parse, or a fixed field differs.
+    VerifyReceipt,
+    /// `verify`: the manifest names an input the receipt does not list.
+    VerifyInputUnrecorded,
+    /// `verify`: the receipt lists an input the manifest does not name.
+    VerifyInputNotInManifest,
+    /// `verify`: the inputs give another graph than the receipt records.
+    VerifyGraph,
+    /// `verify`: a rule has another number of recorded outputs than its
+    /// rows give.
+    VerifyRuleOutputs,
+    /// `verify`: a recorded output lies outside the project or behind a
+    /// symbolic link.
+    VerifyOutsideProject,
     /// `diff`: a change to the specification breaks callers of the
     /// generated code.
     DiffBreaking,
@@ -84,6 +98,12 @@ impl Check {
             Check::VerifyMissing => "verify-missing".into(),
             Check::VerifyInputChanged => "verify-input-changed".into(),
             Check::VerifySignature => "verify-signature".into(),
+            Check::VerifyReceipt => "verify-receipt".into(),
+            Check::VerifyInputUnrecorded => "verify-input-unrecorded".into(),
+            Check::VerifyInputNotInManifest => "verify-input-not-in-manifest".into(),
+            Check::VerifyGraph => "verify-graph".into(),
+            Check::VerifyRuleOutputs => "verify-rule-outputs".into(),
+            Check::VerifyOutsideProject => "verify-outside-project".into(),
             Check::DiffBreaking => "diff-breaking".into(),
         }
     }
@@ -111,6 +131,12 @@ impl Check {
             Check::VerifyMissing => "OutputMissing".into(),
             Check::VerifyInputChanged => "InputChanged".into(),
             Check::VerifySignature => "ReceiptSignature".into(),
+            Check::VerifyReceipt => "ReceiptInvalid".into(),
+            Check::VerifyInputUnrecorded => "InputUnrecorded".into(),
+            Check::VerifyInputNotInManifest => "InputNotInManifest".into(),
+            Check::VerifyGraph => "GraphChanged".into(),
+            Check::VerifyRuleOutputs => "RuleOutputsMiscounted".into(),
+            Check::VerifyOutsideProject => "OutputOutsideProject".into(),
             Check::DiffBreaking => "BreakingChange".into(),
         }
     }
@@ -145,6 +171,24 @@ impl Check {
             }
             Check::VerifySignature => {
                 "The receipt's DSSE envelope is missing, or is not a signature of the receipt by the given key.".into()
+            }
+            Check::VerifyReceipt => {
+                "The receipt does not parse, or a field ggen always writes the same way differs.".into()
+            }
+            Check::VerifyInputUnrecorded => {
+                "The manifest names an input the receipt does not list.".into()
+            }
+            Check::VerifyInputNotInManifest => {
+                "The receipt lists an input the manifest does not name.".into()
+            }
+            Check::VerifyGraph => {
+                "The graph the inputs give differs from the receipt's digest or quad count.".into()
+            }
+            Check::VerifyRuleOutputs => {
+                "A rule's rows give another number of outputs than the receipt records for it.".into()
+            }
+            Check::VerifyOutsideProject => {
+                "The receipt records an output outside the project, in .ggen/, or behind a symbolic link.".into()
             }
             Check::DiffBreaking => {
                 "A change to the specification breaks callers of the generated code: an entity its API names was removed or renamed, or a value the API depends on changed.".into()

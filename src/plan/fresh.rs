@@ -134,7 +134,7 @@ fn prove(manifest: &Manifest, options: &Options, selected: &[usize]) -> Option<P
         .iter()
         .map(|d| (d.name.as_str(), d.digest.sha256.as_str()))
         .collect();
-    let inputs = inputs(manifest)?;
+    let inputs = inputs(manifest).ok()?;
     if inputs.len() != recorded.len() {
         return None;
     }
@@ -212,7 +212,7 @@ fn prove(manifest: &Manifest, options: &Options, selected: &[usize]) -> Option<P
 }
 
 /// An input as a sync would read it.
-enum Input {
+pub enum Input {
     /// A project file, relative to the manifest folder.
     File(String),
     /// A file built into ggen.
@@ -220,9 +220,8 @@ enum Input {
 }
 
 /// Every input a complete sync of `manifest` reads, by the name the
-/// receipt gives it; `None` when `templates_dir` cannot be listed (the full
-/// sync then says why).
-fn inputs(manifest: &Manifest) -> Option<BTreeMap<String, Input>> {
+/// receipt gives it; an error when `templates_dir` cannot be listed.
+pub fn inputs(manifest: &Manifest) -> Result<BTreeMap<String, Input>> {
     let mut inputs = BTreeMap::new();
     inputs.insert(manifest.file_name(), Input::File(manifest.file_name()));
     let ontology = &manifest.ontology;
@@ -255,9 +254,9 @@ fn inputs(manifest: &Manifest) -> Option<BTreeMap<String, Input>> {
         }
     }
     if let Some(dir) = &manifest.generation.templates_dir {
-        for path in crate::render::template_files(manifest, &dir.path, &dir.span).ok()? {
+        for path in crate::render::template_files(manifest, &dir.path, &dir.span)? {
             inputs.insert(path.clone(), Input::File(path));
         }
     }
-    Some(inputs)
+    Ok(inputs)
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::extract;
 use crate::inputs::Inputs;
 use crate::keys::SigningKey;
-use crate::manifest::Manifest;
+use crate::manifest::{ForEach, Manifest};
 use crate::normalize::{self, Graph};
 use crate::render::Templates;
 use crate::sparql::Engine;
@@ -20,7 +20,7 @@ mod fresh;
 mod stage;
 
 use compare::compare;
-pub use fresh::{fresh, record};
+pub use fresh::{Input, fresh, inputs, record};
 
 pub use stage::Stage;
 
@@ -227,6 +227,47 @@ fn normalize_and_extract(
         graph,
         rows,
         stats,
+    })
+}
+
+/// What `verify` recomputes from the inputs, without rendering: the graph
+/// (μ₁) and how many files each rule generates from its rows (μ₂).
+#[derive(Debug, Clone)]
+pub struct Recomputed {
+    /// Quads in the normalized graph.
+    pub quads: usize,
+    /// SHA-256 of the canonical graph.
+    pub graph_digest: String,
+    /// Files generated per rule name, every rule named (0 included).
+    pub files_per_rule: BTreeMap<String, usize>,
+}
+
+/// μ₁ and μ₂ for every rule. A rule makes its files as μ₃ does: one per
+/// row, or one from all rows (none when `skip_empty` and no row).
+pub fn recompute(manifest: &Manifest) -> Result<Recomputed> {
+    let Extracted {
+        selected,
+        rows,
+        stats,
+        ..
+    } = normalize_and_extract(manifest, &Options::default(), &mut |_| {})?;
+    let rules = &manifest.generation.rules;
+    let files_per_rule = selected
+        .iter()
+        .zip(&rows)
+        .map(|(&i, data)| {
+            let rule = &rules[i];
+            let files = match rule.for_each {
+                ForEach::Row => data.rows.len(),
+                ForEach::Query => usize::from(!(rule.skip_empty && data.rows.is_empty())),
+            };
+            (rule.name.clone(), files)
+        })
+        .collect();
+    Ok(Recomputed {
+        quads: stats.quads,
+        graph_digest: stats.graph_digest,
+        files_per_rule,
     })
 }
 

@@ -11,6 +11,10 @@ use crate::inputs::Text;
 use crate::names;
 use crate::sparql::Row;
 
+mod reports;
+
+use reports::{NAMED_BY_PATH, cycle, read_reports, whole};
+
 /// A Tera instance holding ggen's filters and no autoescaping.
 pub fn new_tera() -> Tera {
     let mut tera = Tera::new();
@@ -86,6 +90,22 @@ pub fn tera_error(texts: &HashMap<String, Text>, e: &tera::Error, site: Option<S
                 Some(help) => err.with_help(help),
                 None => err,
             }
+        }
+        TeraErrorKind::CircularInclude { tpl, include_chain } => {
+            cycle(texts, &prefix, tpl, include_chain, "includes")
+        }
+        TeraErrorKind::CircularExtend {
+            tpl,
+            inheritance_chain,
+        } => cycle(texts, &prefix, tpl, inheritance_chain, "extends"),
+        TeraErrorKind::MissingParent { current, parent } => Error::at(
+            ErrorKind::Template,
+            whole(texts, current),
+            format!("{prefix}: `{current}` extends `{parent}`, which is no template ggen loaded"),
+        )
+        .with_help(NAMED_BY_PATH),
+        TeraErrorKind::Msg(rendered) if rendered.starts_with("error: ") => {
+            read_reports(texts, &prefix, rendered)
         }
         _ => {
             let mut message = e.to_string();
@@ -289,6 +309,23 @@ mod tests {
             row: Some(1),
         };
         tera_error(&texts, &e, Some(site))
+    }
+
+    #[test]
+    fn tera_s_rendered_reports_are_read_back_into_diagnostics() {
+        let mut tera = new_tera();
+        let body = "x\n{% include \"gone.tera\" %}";
+        let e = tera.add_raw_templates([("t.tera", body)]).unwrap_err();
+        let texts = HashMap::from([("t.tera".to_string(), Text::new("t.tera", body))]);
+        let e = tera_error(&texts, &e, None);
+        let d = &e.diagnostics[0];
+        assert_eq!(
+            d.message,
+            "template error: no template is named `gone.tera`"
+        );
+        let location = d.location.as_ref().unwrap();
+        assert_eq!(location.to_string(), "t.tera:2:12");
+        assert_eq!(location.width, "\"gone.tera\"".len());
     }
 
     #[test]
