@@ -23,6 +23,14 @@
 //! deadline, and one small task per pool (`reaper.rs`), started by the first
 //! waiter and gone when nobody has waited for a while, wakes at the
 //! earliest deadline and fails the overdue waiters with `Timeout`.
+//!
+//! A checkout that finds an object touches no tokio primitive: one in 16
+//! (counted per thread) spends a unit of the task's cooperative budget, so
+//! a task looping on get/drop still yields, every 2048 checkouts, instead
+//! of holding its worker for ever (`checkout.rs` says why not every time).
+//! A checkout that waits yields anyway. Fairness does not rest on those
+//! yields: while anyone waits nothing is idle, so the next checkout of a
+//! task looping on get/drop queues behind the waiters its returns served.
 
 mod checkout;
 mod errors;
