@@ -22,6 +22,7 @@ pub mod inputs;
 pub mod keys;
 pub mod manifest;
 pub mod names;
+pub mod nesting;
 pub mod normalize;
 pub mod paths;
 pub mod plan;

@@ -9,7 +9,27 @@ use ggen::commands::{self, EXIT_BROKEN_PIPE, Output, is_broken_pipe};
 
 mod cli;
 
+/// The stack of the thread that runs the command: parsers, the query
+/// evaluator and RDFC-1.0 recurse on nested input, and the depth limits
+/// (see `[limits]`) are checked against what fits here. Only touched pages
+/// are ever backed by memory; the rest is an address-space reservation.
+const STACK_SIZE: usize = 1 << 30;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("ggen".into())
+        .stack_size(STACK_SIZE)
+        .spawn(run);
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        // The panic message is already on stderr.
+        Ok(Err(_)) => ExitCode::from(101),
+        // No thread could be started: run on the main thread's stack.
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version (exit 0), usage errors (2), printed by clap.

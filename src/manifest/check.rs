@@ -87,6 +87,7 @@ impl<'a> Checker<'a> {
             definitions: Vec::new(),
             sign_key,
             entities,
+            limits: raw.limits,
         })
     }
 

@@ -6,9 +6,11 @@
 mod check;
 mod entity;
 mod errors;
+mod limits;
 mod raw;
 
 pub use entity::EntityKind;
+pub use limits::Limits;
 
 pub(crate) use errors::toml_error;
 
@@ -50,6 +52,8 @@ pub struct Manifest {
     pub sign_key: Option<FileRef>,
     /// `[[entities]]`: the manifest's own kinds, then the targets'.
     pub entities: Vec<EntityKind>,
+    /// `[limits]`, each one its default unless set.
+    pub limits: Limits,
 }
 
 /// `[[targets]]`: a target by name, and where its outputs go.

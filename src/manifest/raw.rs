@@ -26,6 +26,8 @@ pub(super) struct RawManifest {
     pub(super) receipt: Option<RawReceipt>,
     #[serde(default)]
     pub(super) entities: Vec<RawEntity>,
+    #[serde(default)]
+    pub(super) limits: super::Limits,
 }
 
 #[derive(Deserialize)]

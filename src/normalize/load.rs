@@ -88,6 +88,32 @@ pub struct Parsed {
     pub snippets: Option<TurtleParser>,
 }
 
+/// Refuses a Turtle-family file nesting `[ … ]` or `( … )` deeper than
+/// `[limits] turtle_depth`: each level is a blank node the canonicalization
+/// and the queries then walk.
+fn check_depth(manifest: &Manifest, extension: Option<&str>, text: &Text) -> Result<()> {
+    if !matches!(extension, Some("ttl" | "turtle" | "trig" | "n3")) {
+        return Ok(());
+    }
+    let depth = manifest.limits.turtle_depth.get();
+    match crate::nesting::too_deep(&text.body, depth) {
+        None => Ok(()),
+        Some(offset) => {
+            let (line, column) = crate::error::line_col(&text.body, offset);
+            Err(text
+                .error_at(
+                    ErrorKind::Ontology,
+                    line,
+                    column,
+                    format!("brackets nest deeper than {depth} levels"),
+                )
+                .with_help(
+                    "give the nested nodes IRIs, or raise `turtle_depth` under `[limits]` in the manifest",
+                ))
+        }
+    }
+}
+
 /// Each triple of one file, parsed by its extension as it is read.
 fn each_triple<'a>(
     manifest: &Manifest,
@@ -95,6 +121,7 @@ fn each_triple<'a>(
     text: &'a Text,
 ) -> Result<Box<dyn Iterator<Item = Result<Triple>> + 'a>> {
     let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    check_depth(manifest, extension.as_deref(), text)?;
     let bytes = text.body.as_bytes();
     Ok(match extension.as_deref() {
         Some("ttl" | "turtle") => Box::new(
@@ -126,6 +153,7 @@ pub fn parse_file(
     with_lines: bool,
 ) -> Result<Parsed> {
     let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    check_depth(manifest, extension.as_deref(), text)?;
     let without = |triples: Vec<(Triple, Option<usize>)>| Parsed {
         triples,
         snippets: None,

@@ -205,7 +205,8 @@ fn normalize_and_extract(
     let engine = Engine::new(
         &manifest.ontology.prefixes,
         manifest.ontology.base_iri.as_deref(),
-    );
+    )
+    .with_limits(manifest.limits);
     let mut stats = Stats::default();
 
     let started = Instant::now();

@@ -15,7 +15,11 @@ pub use rows::{Row, Value, rows_with_terms, typed_literal};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::Text;
-use crate::names;
+use crate::manifest::Limits;
+use crate::{names, nesting};
+
+const DEPTH_HELP: &str =
+    "split the query, or raise `sparql_depth` under `[limits]` in the manifest";
 
 /// Namespace of the functions ggen adds to SPARQL.
 pub const FN_NAMESPACE: &str = "http://ggen.dev/fn#";
@@ -67,6 +71,7 @@ pub struct Engine {
     prefixes: Vec<(String, String)>,
     base_iri: Option<String>,
     evaluator: SparqlEvaluator,
+    limits: Limits,
 }
 
 impl Engine {
@@ -95,7 +100,18 @@ impl Engine {
             prefixes,
             base_iri: base_iri.map(str::to_string),
             evaluator,
+            limits: Limits::default(),
         }
+    }
+
+    /// The same engine, refusing queries and results beyond `limits`.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Engine { limits, ..self }
+    }
+
+    /// The limits queries run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Parses `text`, which must be of one of the `allowed` forms; `role`
@@ -112,9 +128,31 @@ impl Engine {
                 .with_base_iri(base)
                 .map_err(|e| Error::new(ErrorKind::Manifest, format!("base_iri: {e}")))?;
         }
+        let depth = self.limits.sparql_depth.get();
+        if let Some(offset) = nesting::too_deep(&text.body, depth) {
+            let (line, column) = crate::error::line_col(&text.body, offset);
+            return Err(text
+                .error_at(
+                    ErrorKind::Sparql,
+                    line,
+                    column,
+                    format!("{role} nests deeper than {depth} levels"),
+                )
+                .with_help(DEPTH_HELP));
+        }
         let parsed = parser
             .parse_query(&text.body)
             .map_err(|e| syntax_error(text, &e.to_string()))?;
+        // A chain of `UNION`s nests in the algebra, not in the text: its
+        // S-expression shows every level as parentheses.
+        if nesting::too_deep(&parsed.to_sse(), depth).is_some() {
+            return Err(Error::at(
+                ErrorKind::Sparql,
+                text.whole(),
+                format!("{role} nests deeper than {depth} levels once parsed (a long chain of UNIONs, or deeply nested groups)"),
+            )
+            .with_help(DEPTH_HELP));
+        }
         let form = form_of(&parsed);
         if !allowed.contains(&form) {
             let wanted: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
