@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::Inputs;
 use crate::manifest::Manifest;
 use crate::shacl::Shapes;
-use crate::sparql::{Engine, Form};
+use crate::sparql::{Engine, Form, Query};
 
 /// How many rounds of defaults and inference may run before ggen gives up
 /// looking for a fixpoint.
@@ -38,6 +38,8 @@ pub fn infer(
     // the last pass did (a default can make a node a focus of a shape).
     let mut defaults_needed = true;
     let mut done = crate::shacl::DefaultsDone::default();
+    let mut total = store.len().map_err(store_error)?;
+    check_quads(manifest, total, None)?;
     for round in 1.. {
         let mut added = 0;
         for rule in &rules {
@@ -45,14 +47,17 @@ pub fn infer(
                 unreachable!("CONSTRUCT queries give triples")
             };
             let mut new = Vec::new();
-            for triple in triples {
+            for (k, triple) in triples.enumerate() {
+                rule.check_rows(k + 1)?;
                 let triple = triple.map_err(|e| crate::sparql::evaluation_error(rule, &e))?;
                 let quad = triple.in_graph(GraphNameRef::DefaultGraph);
                 if !store.contains(&quad).map_err(store_error)? {
                     new.push(quad);
+                    check_quads(manifest, total + new.len(), Some(rule))?;
                 }
             }
             added += new.len();
+            total += new.len();
             store.extend(new).map_err(store_error)?;
         }
         // Defaults last in each round, so the rules' new instances get
@@ -63,6 +68,8 @@ pub fn infer(
                 .map_err(|e| shape_error(manifest, loaded, store, e))?
                 + first_release::apply_defaults(store)?;
             added += defaults;
+            total += defaults;
+            check_quads(manifest, total, None)?;
             defaults_needed = defaults > 0;
         }
         if added == 0 {
@@ -79,4 +86,20 @@ pub fn infer(
         }
     }
     Ok(())
+}
+
+/// Fails once the graph holds more than `[limits] quads` triples; `rule`
+/// is the inference rule that was adding them.
+fn check_quads(manifest: &Manifest, quads: usize, rule: Option<&Query>) -> Result<()> {
+    let limit = manifest.limits.quads.get();
+    if quads as u64 <= limit {
+        return Ok(());
+    }
+    let message = format!("the graph grows past {limit} triples (`quads` under `[limits]`)");
+    let error = match rule {
+        Some(rule) => Error::at(ErrorKind::Ontology, rule.text.whole(), message),
+        None => Error::new(ErrorKind::Ontology, message),
+    };
+    Err(error
+    .with_help("an inference rule probably joins unrelated nodes; if the graph is meant to be this large, raise `quads` under `[limits]` in the manifest"))
 }

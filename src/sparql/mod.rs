@@ -63,6 +63,8 @@ pub struct Query {
     pub text: Text,
     /// What it was parsed into.
     parsed: spargebra::Query,
+    /// `[limits] rows`: how many rows or triples it may give.
+    max_rows: u64,
 }
 
 /// Builds queries with the manifest's prefixes and evaluates them.
@@ -170,6 +172,7 @@ impl Engine {
         Ok(Query {
             text: text.clone(),
             parsed,
+            max_rows: self.limits.rows.get(),
         })
     }
 
@@ -185,6 +188,20 @@ impl Engine {
 }
 
 impl Query {
+    /// Fails once the query has given more than `[limits] rows` rows
+    /// (`count` so far).
+    pub fn check_rows(&self, count: usize) -> Result<()> {
+        if count as u64 <= self.max_rows {
+            return Ok(());
+        }
+        Err(Error::at(
+            ErrorKind::Sparql,
+            self.text.whole(),
+            format!("the query gives more than {} rows", self.max_rows),
+        )
+        .with_help("a join without a shared variable multiplies its sides; if the rows are meant, raise `rows` under `[limits]` in the manifest"))
+    }
+
     /// Whether the query fixes its row order with ORDER BY.
     pub fn is_ordered(&self) -> bool {
         let spargebra::Query::Select { pattern, .. } = &self.parsed else {

@@ -44,6 +44,7 @@ pub fn rows_with_terms(
     let mut rows = Vec::new();
     for solution in solutions {
         let solution = solution.map_err(|e| evaluation_error(query, &e))?;
+        query.check_rows(rows.len() + 1)?;
         let terms: Vec<Option<Term>> = variables
             .iter()
             .map(|v| solution.get(v.as_str()).cloned())
