@@ -33,6 +33,7 @@ pub mod sparql;
 pub mod targets;
 pub mod templating;
 pub mod watch;
+pub mod watchdog;
 pub mod write;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tera::{Context, Tera, Value as TeraValue};
 
@@ -34,6 +35,8 @@ pub struct Templates {
     texts: HashMap<String, Text>,
     /// Per rule index: (template name, output_file template name).
     names: BTreeMap<usize, (String, String)>,
+    /// `[limits] output_bytes`.
+    output_bytes: u64,
 }
 
 impl Templates {
@@ -87,6 +90,7 @@ impl Templates {
             tera: Tera::new(),
             texts,
             names,
+            output_bytes: manifest.limits.output_bytes.get(),
         };
         tera.add_raw_templates(sources)
             .map_err(|e| tera_error(&templates.texts, &e, None))?;
@@ -108,9 +112,18 @@ impl Templates {
                 .or_insert_with(|| TeraValue::from_serializable(&**rows))
                 .clone()
         };
-        let mut out = Vec::new();
+        let limits = &manifest.limits;
+        let mut out: Vec<Rendered> = Vec::new();
+        let mut total: u64 = 0;
         for (&i, data) in selected.iter().zip(rows) {
             let rule = &manifest.generation.rules[i];
+            let _guard = crate::watchdog::watch(
+                ErrorKind::Template,
+                format!("rendering rule `{}`", rule.name),
+                limits.memory_mb.get(),
+                Some(Duration::from_secs(limits.render_seconds.get())),
+            );
+            let before = out.len();
             let (template, path_template) = &self.names[&i];
             let mut base = Context::new();
             for (name, rows) in &data.named {
@@ -151,6 +164,21 @@ impl Templates {
                     }
                 }
             }
+            total += out[before..]
+                .iter()
+                .map(|r| r.text.len() as u64)
+                .sum::<u64>();
+            if total > limits.total_bytes.get() {
+                return Err(Error::new(
+                    ErrorKind::Template,
+                    format!(
+                        "the outputs of the sync, up to rule `{}`, hold more than {} bytes (`total_bytes` under `[limits]`)",
+                        rule.name,
+                        limits.total_bytes.get()
+                    ),
+                )
+                .with_help("if the outputs are meant to be this large, raise `total_bytes` under `[limits]` in the manifest"));
+            }
         }
         Ok(out)
     }
@@ -166,10 +194,33 @@ impl Templates {
         let site = Some(Site { rule: name, row });
         let text = match self.texts.get(template) {
             Some(text) if copy => text.body.clone(),
-            _ => self
-                .tera
-                .render(template, context)
-                .map_err(|e| tera_error(&self.texts, &e, site))?,
+            _ => {
+                let mut capped = Capped {
+                    text: Vec::new(),
+                    limit: self.output_bytes,
+                    over: false,
+                };
+                match self.tera.render_to(template, context, &mut capped) {
+                    Ok(()) => String::from_utf8(capped.text).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Template,
+                            format!("rule `{name}` rendered invalid UTF-8: {e}"),
+                        )
+                    })?,
+                    Err(_) if capped.over => {
+                        let row = row.map_or(String::new(), |k| format!(" (row {})", k + 1));
+                        return Err(Error::new(
+                            ErrorKind::Template,
+                            format!(
+                                "an output of rule `{name}`{row} grows past {} bytes (`output_bytes` under `[limits]`)",
+                                capped.limit
+                            ),
+                        )
+                        .with_help("look for loops that never end or grow without end; if the output is meant to be this large, raise `output_bytes` under `[limits]` in the manifest"));
+                    }
+                    Err(e) => return Err(tera_error(&self.texts, &e, site)),
+                }
+            }
         };
         let path = self
             .tera
@@ -181,6 +232,28 @@ impl Templates {
             text,
             row,
         })
+    }
+}
+
+/// A rendered text that refuses to grow past `limit` bytes.
+struct Capped {
+    text: Vec<u8>,
+    limit: u64,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if (self.text.len() + bytes.len()) as u64 > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("output too large"));
+        }
+        self.text.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ use crate::manifest::{ForEach, Manifest};
 use crate::normalize::{self, Graph};
 use crate::render::Templates;
 use crate::sparql::Engine;
+use crate::watchdog;
 
 mod compare;
 mod fresh;
@@ -210,14 +211,29 @@ fn normalize_and_extract(
     let mut stats = Stats::default();
 
     let started = Instant::now();
+    let memory_mb = manifest.limits.memory_mb.get();
+    let guard = watchdog::watch(
+        ErrorKind::Ontology,
+        "normalizing the ontology".into(),
+        memory_mb,
+        None,
+    );
     let graph = normalize::normalize(manifest, &mut inputs, &engine)?;
+    drop(guard);
     stats.quads = graph.quads;
     stats.graph_digest = graph.digest.clone();
     stats.timings.push((Stage::Normalize, started.elapsed()));
     progress(Stage::Normalize);
 
     let started = Instant::now();
+    let guard = watchdog::watch(
+        ErrorKind::Sparql,
+        "running the queries".into(),
+        memory_mb,
+        None,
+    );
     let rows = extract::extract(manifest, &mut inputs, &engine, &graph, &selected)?;
+    drop(guard);
     stats.rows = rows.iter().map(|r| r.rows.len()).sum();
     stats.timings.push((Stage::Extract, started.elapsed()));
     progress(Stage::Extract);

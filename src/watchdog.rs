@@ -1,0 +1,134 @@
+//! A watchdog for the work no library lets ggen interrupt: a Tera render
+//! that loops or doubles a string, an evaluator sorting a huge join,
+//! RDFC-1.0 on a symmetric graph. While a [`Guard`] is alive, a thread
+//! polls the process's resident memory (`/proc/self/status`) and the
+//! guard's deadline every few milliseconds; past either, it prints the
+//! guard's error and ends the process with its exit code.
+//!
+//! Guards are only taken while planning, before anything is written, so
+//! ending the process there leaves every file as it was (the OS lock dies
+//! with the process).
+
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind};
+
+const POLL: Duration = Duration::from_millis(10);
+
+struct Watch {
+    id: u64,
+    kind: ErrorKind,
+    what: String,
+    memory_mb: u64,
+    deadline: Option<(Instant, Duration)>,
+}
+
+#[derive(Default)]
+struct Watches {
+    next: u64,
+    active: Vec<Watch>,
+}
+
+fn watches() -> &'static Mutex<Watches> {
+    static WATCHES: OnceLock<Mutex<Watches>> = OnceLock::new();
+    WATCHES.get_or_init(|| {
+        let _ = std::thread::Builder::new()
+            .name("ggen-watchdog".into())
+            .spawn(poll);
+        Mutex::new(Watches::default())
+    })
+}
+
+/// Watches the work until the guard is dropped: `what` says what it is
+/// ("rendering rule `x`"), `kind` gives the exit code.
+pub fn watch(kind: ErrorKind, what: String, memory_mb: u64, limit: Option<Duration>) -> Guard {
+    let mut watches = watches().lock().unwrap_or_else(|e| e.into_inner());
+    watches.next += 1;
+    let id = watches.next;
+    watches.active.push(Watch {
+        id,
+        kind,
+        what,
+        memory_mb,
+        deadline: limit.map(|l| (Instant::now() + l, l)),
+    });
+    Guard { id }
+}
+
+/// Ends a watch when dropped.
+pub struct Guard {
+    id: u64,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let mut watches = watches().lock().unwrap_or_else(|e| e.into_inner());
+        watches.active.retain(|w| w.id != self.id);
+    }
+}
+
+fn poll() {
+    loop {
+        std::thread::sleep(POLL);
+        let watches = watches().lock().unwrap_or_else(|e| e.into_inner());
+        let Some(innermost) = watches.active.last() else {
+            continue;
+        };
+        let memory_mb = watches.active.iter().map(|w| w.memory_mb).min();
+        let rss = resident_mb();
+        let error = if let (Some(rss), Some(limit)) = (rss, memory_mb)
+            && rss > limit
+        {
+            Some(
+                Error::new(
+                    innermost.kind,
+                    format!(
+                        "{} needs more than {limit} MB of memory (`memory_mb` under `[limits]`)",
+                        innermost.what
+                    ),
+                )
+                .with_help(
+                    "look for a loop or a join that grows without end; if the work is meant, raise `memory_mb` under `[limits]` in the manifest",
+                ),
+            )
+        } else {
+            watches.active.iter().find_map(|w| {
+                let (deadline, limit) = w.deadline?;
+                (Instant::now() > deadline).then(|| {
+                    Error::new(
+                        w.kind,
+                        format!(
+                            "{} takes longer than {} s (`render_seconds` under `[limits]`)",
+                            w.what,
+                            limit.as_secs()
+                        ),
+                    )
+                    .with_help("look for nested loops that never end or grow without end; if the work is meant, raise `render_seconds` under `[limits]` in the manifest")
+                })
+            })
+        };
+        if let Some(error) = error {
+            print(&error);
+            std::process::exit(i32::from(error.exit_code()));
+        }
+    }
+}
+
+/// The process's resident set in megabytes, where the system says it.
+fn resident_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// Prints the error on stderr, whose lock the command's thread holds for
+/// the whole command: through a duplicate of its file descriptor.
+fn print(error: &Error) {
+    use std::io::Write as _;
+    use std::os::fd::AsFd as _;
+    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+        let _ = write!(std::fs::File::from(fd), "{}", error.render_text());
+    }
+}
