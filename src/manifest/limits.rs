@@ -26,6 +26,8 @@ pub struct Limits {
     pub total_bytes: NonZeroU64,
     /// Seconds the templates of one generation rule may take to render.
     pub render_seconds: NonZeroU64,
+    /// Seconds RDFC-1.0 may take to label the blank nodes.
+    pub rdfc_seconds: NonZeroU64,
     /// Megabytes of memory (resident set) planning a sync may use.
     pub memory_mb: NonZeroU64,
 }
@@ -47,6 +49,7 @@ impl Default for Limits {
             output_bytes: n(64 << 20),
             total_bytes: n(512 << 20),
             render_seconds: n(60),
+            rdfc_seconds: n(30),
             memory_mb: n(1_536),
         }
     }

@@ -12,10 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Graph, store_error};
 use crate::error::{Error, ErrorKind, Result};
-
-/// How long RDFC-1.0 may take on a graph whose blank nodes are very
-/// symmetric (the algorithm is exponential in the worst case).
-pub const CANONICALIZATION_LIMIT: Duration = Duration::from_secs(30);
+use crate::manifest::Limits;
 
 /// Canonicalizes blank node labels (RDFC-1.0) and digests the canonical N-Quads.
 ///
@@ -24,7 +21,7 @@ pub const CANONICALIZATION_LIMIT: Duration = Duration::from_secs(30);
 /// so only those quads go through the algorithm, and the rest, canonical
 /// as they are, stay in the store. A shapes graph's few lists cost
 /// microseconds rather than a copy of the whole graph.
-pub fn canonicalize(store: Store) -> Result<Graph> {
+pub fn canonicalize(store: Store, limits: &Limits) -> Result<Graph> {
     let mut lines = Vec::new();
     let mut blank = Dataset::new();
     for quad in store.iter() {
@@ -42,7 +39,7 @@ pub fn canonicalize(store: Store) -> Result<Graph> {
     // show parse-time random labels.
     if !blank.is_empty() {
         let parsed: Vec<_> = blank.iter().map(QuadRef::into_owned).collect();
-        let canonical = canonicalize_with_limit(blank)?;
+        let canonical = canonicalize_with_limit(blank, limits)?;
         for quad in &parsed {
             store.remove(quad).map_err(store_error)?;
         }
@@ -64,23 +61,40 @@ pub fn canonicalize(store: Store) -> Result<Graph> {
     })
 }
 
-fn canonicalize_with_limit(mut dataset: Dataset) -> Result<Dataset> {
+/// The stack of the canonicalization thread (an address-space
+/// reservation; only the pages a deep recursion touches use memory).
+const CANONICALIZATION_STACK: usize = 1 << 30;
+
+/// RDFC-1.0 on `dataset` within `[limits] rdfc_seconds` and `memory_mb`
+/// (the algorithm is exponential in the worst case, on graphs whose blank
+/// nodes are very symmetric).
+fn canonicalize_with_limit(mut dataset: Dataset, limits: &Limits) -> Result<Dataset> {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        dataset.canonicalize(CanonicalizationAlgorithm::Rdfc10 {
-            hash_algorithm: CanonicalizationHashAlgorithm::Sha256,
-        });
-        let _ = tx.send(dataset);
-    });
-    rx.recv_timeout(CANONICALIZATION_LIMIT).map_err(|_| {
+    // RDFC-1.0 recurses along chains of blank nodes: its thread gets the
+    // stack the command's thread has, and the watchdog bounds its memory.
+    let _guard = crate::watchdog::watch(
+        ErrorKind::Ontology,
+        "canonicalizing the blank nodes (RDFC-1.0)".into(),
+        limits.memory_mb.get(),
+        None,
+    );
+    std::thread::Builder::new()
+        .name("ggen-rdfc".into())
+        .stack_size(CANONICALIZATION_STACK)
+        .spawn(move || {
+            dataset.canonicalize(CanonicalizationAlgorithm::Rdfc10 {
+                hash_algorithm: CanonicalizationHashAlgorithm::Sha256,
+            });
+            let _ = tx.send(dataset);
+        })
+        .map_err(store_error)?;
+    let seconds = limits.rdfc_seconds.get();
+    rx.recv_timeout(Duration::from_secs(seconds)).map_err(|_| {
         Error::new(
             ErrorKind::Ontology,
-            format!(
-                "RDFC-1.0 canonicalization did not finish within {} s",
-                CANONICALIZATION_LIMIT.as_secs()
-            ),
+            format!("RDFC-1.0 canonicalization did not finish within {seconds} s (`rdfc_seconds` under `[limits]`)"),
         )
-        .with_help("the graph has many indistinguishable blank nodes; give them IRIs")
+        .with_help("the graph has many indistinguishable blank nodes (a long chain, or nodes all alike); give them IRIs")
     })
 }
 
@@ -174,7 +188,7 @@ mod tests {
                     GraphNameRef::DefaultGraph,
                 ))
                 .unwrap();
-            canonicalize(store).unwrap().digest
+            canonicalize(store, &Limits::default()).unwrap().digest
         };
         assert_eq!(digest("x1"), digest("other"));
     }
@@ -208,7 +222,7 @@ mod tests {
             hasher.update(line.as_bytes());
             hasher.update(b"\n");
         }
-        let graph = canonicalize(store).unwrap();
+        let graph = canonicalize(store, &Limits::default()).unwrap();
         assert_eq!(graph.digest, hex::encode(hasher.finalize()));
         assert_eq!(graph.quads, lines.len());
         let mut stored: Vec<String> = graph

@@ -21,7 +21,7 @@ use crate::manifest::Manifest;
 use crate::shacl::Shapes;
 use crate::sparql::Engine;
 
-pub use digest::{CANONICALIZATION_LIMIT, canonical_nquad};
+pub use digest::canonical_nquad;
 pub use infer::MAX_INFERENCE_ROUNDS;
 
 /// The normalized graph.
@@ -41,7 +41,7 @@ pub fn normalize(manifest: &Manifest, inputs: &mut Inputs, engine: &Engine) -> R
         Shapes::load(&store).map_err(|e| origins::shape_error(manifest, &loaded, &store, e))?;
     infer::infer(manifest, inputs, engine, &store, &shapes, &loaded)?;
     validate::validate(manifest, inputs, engine, &store, &loaded, &shapes)?;
-    digest::canonicalize(store)
+    digest::canonicalize(store, &manifest.limits)
 }
 
 pub(crate) fn store_error(e: impl std::fmt::Display) -> Error {
