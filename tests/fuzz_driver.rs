@@ -110,3 +110,41 @@ fn a_short_slice_of_every_kind_runs_clean() {
         );
     }
 }
+
+/// Every saved finding of tests/fuzz/known/ (the nesting-depth class left to
+/// the resource-limits work) ends as a clean error or in that class, never
+/// as another crash; once depth checks land, all of them end clean.
+#[test]
+fn known_reproducers_end_cleanly_or_in_the_known_class() {
+    let known = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/known");
+    let files: Vec<PathBuf> = saved(&known)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rq" || e == "ttl"))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "no reproducers under {}",
+        known.display()
+    );
+    for file in files {
+        let kind = match file.extension().unwrap().to_str() {
+            Some("rq") => "query",
+            _ => "turtle",
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_ggen-fuzz"))
+            .args(["--run", kind])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let clean = matches!(out.status.code(), Some(2..=7)) && !stderr.trim().is_empty();
+        let known_class =
+            out.status.code().is_none() && stderr.contains("has overflowed its stack");
+        assert!(
+            clean || known_class,
+            "{}: {:?}\n{stderr}",
+            file.display(),
+            out.status
+        );
+    }
+}

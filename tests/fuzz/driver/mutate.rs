@@ -186,6 +186,25 @@ pub fn tokens(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Brackets of `kind` that nest.
+fn nesting(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "turtle" => &[("[ <x:p> ", " ]"), ("( ", " )"), ("<< ", " >>")],
+        "manifest" => &[("[", "]"), ("{ a = ", " }")],
+        "query" => &[
+            ("(", ")"),
+            ("{ ", " }"),
+            ("{ ", " } UNION { }"),
+            ("!(", ")"),
+        ],
+        _ => &[
+            ("{% if x %}", "{% endif %}"),
+            ("(", ")"),
+            ("{% for a in b %}", "{% endfor %}"),
+        ],
+    }
+}
+
 /// Mutates `base` (a corpus file) with one to three stacked mutations (one
 /// input in four: up to eight; more mutations mostly make inputs every
 /// front end rejects at its first byte);
@@ -199,7 +218,7 @@ pub fn mutate(rng: &mut Rng, kind: &str, base: &[u8], others: &[Vec<u8>]) -> Vec
     };
     for _ in 0..rounds {
         let len = data.len();
-        match rng.below(8) {
+        match rng.below(9) {
             0 if len > 0 => {
                 let at = rng.below(len);
                 data[at] ^= 1 << rng.below(8);
@@ -240,6 +259,21 @@ pub fn mutate(rng: &mut Rng, kind: &str, base: &[u8], others: &[Vec<u8>]) -> Vec
                     let end = (to + rng.below(64)).min(len);
                     data.splice(to..end, other[from..from + n].iter().copied());
                 }
+            }
+            6 => {
+                // Nest: openers at one place, as many closers later on,
+                // mostly a few, one time in sixteen thousands.
+                let pairs = nesting(kind);
+                let (open, close) = pairs[rng.below(pairs.len())];
+                let depth = if rng.below(16) == 0 {
+                    1 + rng.below(20_000)
+                } else {
+                    1 + rng.below(16)
+                };
+                let from = rng.below(len + 1);
+                let to = from + rng.below(len - from + 1);
+                data.splice(to..to, close.repeat(depth).into_bytes());
+                data.splice(from..from, open.repeat(depth).into_bytes());
             }
             _ => {
                 let list = tokens(kind);
