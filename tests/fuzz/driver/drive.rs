@@ -76,15 +76,24 @@ pub fn classify(kind: &str, status: Option<ExitStatus>, stderr: &str) -> Outcome
 pub struct Limits {
     pub deadline: Duration,
     pub memory_mb: u64,
+    /// The executable children run: a copy of this driver in the scratch
+    /// folder, so a rebuild during a long run cannot pull it away.
+    pub exe: PathBuf,
+}
+
+/// Copies the running driver into `scratch` for the children to run.
+pub fn copy_self(scratch: &Path) -> std::io::Result<PathBuf> {
+    let exe = scratch.join("ggen-fuzz-child");
+    fs::copy(std::env::current_exe()?, &exe)?;
+    Ok(exe)
 }
 
 /// Runs `input` (already written to a file) in a child; returns the
 /// outcome and the start of the child's stderr.
 pub fn run_child(kind: &str, input: &Path, scratch: &Path, limits: &Limits) -> (Outcome, String) {
-    let exe = std::env::current_exe().expect("the driver's own path");
     let stderr_path = scratch.join("stderr");
     let stderr_file = fs::File::create(&stderr_path).expect("scratch stderr file");
-    let mut child = Command::new(exe)
+    let mut child = Command::new(&limits.exe)
         .args(["--run", kind])
         .arg(input)
         .args(["--memory-mb", &limits.memory_mb.to_string()])

@@ -92,9 +92,17 @@ fn main() -> ExitCode {
         corpora.insert(kind, files);
     }
     let scratch = tempfile::tempdir().expect("a scratch folder");
+    let exe = match drive::copy_self(scratch.path()) {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("ggen-fuzz: cannot copy the driver for its children: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let limits = Limits {
         deadline: Duration::from_secs(args.deadline),
         memory_mb: args.memory_mb,
+        exe,
     };
     let started = Instant::now();
     let budget = args.seconds.map(Duration::from_secs);
