@@ -135,8 +135,8 @@ fn manifest(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A query: parsed by ggen's engine (every form allowed), then run on a
-/// small store (the ontology's vocabulary), its rows counted.
+/// A query: parsed by ggen's engine (every form allowed), then run on an
+/// empty store, its rows read.
 fn query(bytes: &[u8]) -> Result<()> {
     let body = utf8(bytes.to_vec(), "query.rq", ErrorKind::Sparql)?;
     let engine = Engine::new(&BTreeMap::new(), None);
