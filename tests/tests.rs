@@ -12,6 +12,7 @@ mod cross_language;
 mod diagrams;
 mod digests;
 mod fast_path;
+mod fuzz_driver;
 mod lock;
 mod pipes;
 mod repository;
