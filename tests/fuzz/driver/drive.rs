@@ -21,9 +21,6 @@ pub enum Outcome {
     Hang,
     /// An allocation failed under the memory cap.
     Memory,
-    /// The known class left to the resource-limits work of issue 11: a
-    /// stack overflow while parsing deeply nested Turtle or SPARQL.
-    KnownNesting,
 }
 
 impl Outcome {
@@ -41,24 +38,13 @@ impl fmt::Display for Outcome {
             Outcome::Crash => "crash",
             Outcome::Hang => "hang",
             Outcome::Memory => "memory",
-            Outcome::KnownNesting => "known-nesting",
         })
     }
 }
 
-/// KNOWN CLASS, skipped on purpose (issue 11, "Bounded resources"): a
-/// stack overflow (SIGABRT, "has overflowed its stack") on Turtle or SPARQL
-/// input is the nesting-depth crash the limits work is fixing. It is saved
-/// under `known/` and reported, but does not fail the run. When the depth
-/// checks land, delete this function's body down to `false` and the saved
-/// reproducers become ordinary crashes if they still crash.
-pub fn is_known_nesting(kind: &str, stderr: &str) -> bool {
-    matches!(kind, "turtle" | "query") && stderr.contains("has overflowed its stack")
-}
-
 /// Classifies a child's end from its status (None: killed at the
 /// deadline) and the start of its stderr.
-pub fn classify(kind: &str, status: Option<ExitStatus>, stderr: &str) -> Outcome {
+pub fn classify(status: Option<ExitStatus>, stderr: &str) -> Outcome {
     let Some(status) = status else {
         return Outcome::Hang;
     };
@@ -67,7 +53,6 @@ pub fn classify(kind: &str, status: Option<ExitStatus>, stderr: &str) -> Outcome
         Some(2..=7) if !stderr.trim().is_empty() => Outcome::CleanError,
         Some(_) => Outcome::Crash,
         None if stderr.contains("memory allocation of") => Outcome::Memory,
-        None if is_known_nesting(kind, stderr) => Outcome::KnownNesting,
         None => Outcome::Crash,
     }
 }
@@ -115,7 +100,7 @@ pub fn run_child(kind: &str, input: &Path, scratch: &Path, limits: &Limits) -> (
         std::thread::sleep(Duration::from_millis(2));
     };
     let stderr = read_head(&stderr_path, 16 * 1024);
-    (classify(kind, status, &stderr), stderr)
+    (classify(status, &stderr), stderr)
 }
 
 /// The first `max` bytes of a file, lossily as text.
@@ -139,10 +124,7 @@ pub fn save_finding(
     input: &[u8],
     stderr: &str,
 ) -> PathBuf {
-    let folder = match outcome {
-        Outcome::KnownNesting => findings.join("known"),
-        _ => findings.to_path_buf(),
-    };
+    let folder = findings.to_path_buf();
     fs::create_dir_all(&folder).expect("create the findings folder");
     let name = format!("{outcome}-{kind}-seed{seed}-{index}");
     let path = folder.join(format!("{name}.input"));
@@ -171,24 +153,17 @@ mod tests {
     fn exit_codes_and_signals_are_classified() {
         let code = |c: i32| Some(ExitStatus::from_raw(c << 8));
         let signal = Some(ExitStatus::from_raw(SIGABRT));
-        assert_eq!(classify("turtle", code(0), ""), Outcome::Ok);
-        assert_eq!(classify("turtle", code(4), "error: x"), Outcome::CleanError);
-        assert_eq!(classify("turtle", code(4), ""), Outcome::Crash);
-        assert_eq!(classify("turtle", code(101), "panicked"), Outcome::Crash);
-        assert_eq!(classify("turtle", code(1), "error"), Outcome::Crash);
-        assert_eq!(classify("turtle", None, ""), Outcome::Hang);
-        assert_eq!(classify("query", signal, "boom"), Outcome::Crash);
+        assert_eq!(classify(code(0), ""), Outcome::Ok);
+        assert_eq!(classify(code(4), "error: x"), Outcome::CleanError);
+        assert_eq!(classify(code(4), ""), Outcome::Crash);
+        assert_eq!(classify(code(101), "panicked"), Outcome::Crash);
+        assert_eq!(classify(code(1), "error"), Outcome::Crash);
+        assert_eq!(classify(None, ""), Outcome::Hang);
+        assert_eq!(classify(signal, "boom"), Outcome::Crash);
+        // A stack overflow is a crash like any other (the depth limits of
+        // `[limits]` keep every front end inside its stack).
+        assert_eq!(classify(signal, OVERFLOW), Outcome::Crash);
         let oom = "memory allocation of 4294967296 bytes failed\n";
-        assert_eq!(classify("template", signal, oom), Outcome::Memory);
-    }
-
-    #[test]
-    fn only_turtle_and_sparql_stack_overflows_are_the_known_class() {
-        let signal = Some(ExitStatus::from_raw(SIGABRT));
-        assert_eq!(classify("turtle", signal, OVERFLOW), Outcome::KnownNesting);
-        assert_eq!(classify("query", signal, OVERFLOW), Outcome::KnownNesting);
-        assert_eq!(classify("template", signal, OVERFLOW), Outcome::Crash);
-        assert_eq!(classify("manifest", signal, OVERFLOW), Outcome::Crash);
-        assert!(!Outcome::KnownNesting.is_finding());
+        assert_eq!(classify(signal, oom), Outcome::Memory);
     }
 }
