@@ -40,6 +40,8 @@
         "exit $s\n").
 %% How long a server may take to accept connections.
 -define(START_MS, 15000).
+%% How long start_app/2 may take to get a new stream.
+-define(NEW_STREAM_MS, 30000).
 
 %% @doc `{ok, Config}' with a server started under the suite's priv_dir,
 %% or `{skip, Why}' when there is no nats-server (a failure under CI).
@@ -86,17 +88,60 @@ end_group(Config) ->
         Server -> stop(Server)
     end.
 
-%% @doc Starts `App' on the group's backend; on NATS with an empty stream
-%% (the previous case's is deleted first), once the queue is set up.
+%% @doc Starts `App' on the group's backend; on NATS on a new stream
+%% (the previous case's is deleted first): empty, its first job id 1,
+%% its lanes' consumers new. Returns once the queue is set up.
+%%
+%% nats-server (seen with 2.15.1, file storage) may bring a deleted
+%% stream back: when a stream is deleted soon after the last stream of
+%% that name was, the new stream of that name can start with the deleted
+%% one's messages and sequence. The delete answered success, so only the
+%% new stream shows it; then the application is stopped and the stream
+%% deleted again, until the stream is new (within ?NEW_STREAM_MS).
 -spec start_app(atom(), list()) -> ok.
 start_app(App, Config) ->
     ok = group_config(App, Config),
     case proplists:get_value(nats_server, Config) of
-        undefined -> ok;
-        Server -> ok = delete_stream(Server)
-    end,
+        undefined ->
+            {ok, _} = application:ensure_all_started(App),
+            await_ready();
+        Server ->
+            start_on_new_stream(App, Server,
+                                erlang:monotonic_time(millisecond) + ?NEW_STREAM_MS)
+    end.
+
+start_on_new_stream(App, Server, Deadline) ->
+    ok = delete_stream(Server),
     {ok, _} = application:ensure_all_started(App),
-    await_ready().
+    ok = await_ready(),
+    case stream_state() of
+        new ->
+            ok;
+        Old ->
+            ct:log("nats-server brought the deleted stream back: ~p; deleting it again", [Old]),
+            ok = application:stop(App),
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> ct:fail({no_new_stream, ?NEW_STREAM_MS, Old});
+                false -> start_on_new_stream(App, Server, Deadline)
+            end
+    end.
+
+%% `new' when the stream has never stored a message and no declared
+%% lane's consumer has delivered one; else what shows the stream is not.
+stream_state() ->
+    Conn = job_queue_jetstream:connection(),
+    Stream = job_queue_jetstream:stream(),
+    {ok, #{<<"state">> := State}} = nats_js:stream_info(Conn, Stream),
+    Delivered = [{Lane, Info}
+                 || Lane <- job_worker:lanes(),
+                    {ok, #{<<"delivered">> := #{<<"stream_seq">> := Seq}} = Info}
+                        <- [nats_js:consumer_info(Conn, Stream,
+                                                  job_queue_jetstream:consumer_name(Lane))],
+                    Seq =/= 0],
+    case {maps:get(<<"last_seq">>, State, 0), maps:get(<<"messages">>, State, 0), Delivered} of
+        {0, 0, []} -> new;
+        _ -> #{stream_state => State, consumers => Delivered}
+    end.
 
 %% @doc Waits for job_queue to be set up.
 -spec await_ready() -> ok.
