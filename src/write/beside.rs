@@ -3,6 +3,7 @@
 //! and eject rewrites the manifest. Each is a synced temporary file renamed
 //! into place; a sync uses the journal instead ([`super::journal`]).
 
+use super::existing_mode;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -86,19 +87,6 @@ impl Drop for Staging {
             let _ = fs::remove_dir(d);
         }
     }
-}
-
-#[cfg(unix)]
-fn existing_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn existing_mode(_: &Path) -> Option<u32> {
-    None
 }
 
 fn persist(temp: tempfile::TempPath, target: &Path) -> Result<()> {

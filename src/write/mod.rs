@@ -131,3 +131,18 @@ fn check_unchanged_since_plan(manifest: &Manifest, plan: &Plan) -> Result<()> {
     }
     Ok(())
 }
+
+/// The permission bits of the file at `path`, kept when it is replaced;
+/// `None` when it does not exist (or off Unix).
+#[cfg(unix)]
+fn existing_mode(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_: &std::path::Path) -> Option<u32> {
+    None
+}
