@@ -296,16 +296,7 @@ pub fn validate(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Stats> {
-    let Extracted {
-        selected,
-        mut inputs,
-        graph,
-        rows,
-        mut stats,
-        ..
-    } = normalize_and_extract(manifest, options, progress)?;
-    free_in_background(graph);
-    render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
+    let (_, _, _, stats) = outputs(manifest, options, progress)?;
     Ok(stats)
 }
 
@@ -315,6 +306,21 @@ pub fn plan(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Plan> {
+    let (selected, inputs, outputs, stats) = outputs(manifest, options, progress)?;
+    let started = Instant::now();
+    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
+    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
+    Ok(plan)
+}
+
+/// μ₁–μ₄ for the selected rules, the graph freed once the rows are out
+/// (the later stages need the rows only): the rules, the inputs read, the
+/// outputs and the counts.
+fn outputs(
+    manifest: &Manifest,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<(Vec<usize>, Inputs, Vec<Output>, Stats)> {
     let Extracted {
         selected,
         mut inputs,
@@ -323,14 +329,10 @@ pub fn plan(
         mut stats,
         ..
     } = normalize_and_extract(manifest, options, progress)?;
-    // The later stages need the rows only.
     free_in_background(graph);
     let outputs =
         render_and_canonicalize(manifest, &selected, &mut inputs, rows, &mut stats, progress)?;
-    let started = Instant::now();
-    let mut plan = compare(manifest, &selected, outputs, &inputs, stats, options)?;
-    plan.stats.timings.push((Stage::Receipt, started.elapsed()));
-    Ok(plan)
+    Ok((selected, inputs, outputs, stats))
 }
 
 /// μ₁–μ₄ for every rule, in memory: the graph and the outputs.
