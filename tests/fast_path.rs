@@ -203,6 +203,8 @@ fn a_sync_of_some_rules_leaves_the_next_sync_in_full() {
     // share, and the manifest, where per_pool's template is written).
     let p = Project::mini();
     p.ggen(&["sync"]).expect(0);
+    // Nothing changed: a sync of some rules is proved from the receipt too.
+    assert!(from_receipt(&json(&p, &["sync", "--rule", "pools"])));
     let manifest = p.read("ggen.toml");
     p.write(
         "ggen.toml",
@@ -348,4 +350,25 @@ fn the_fast_path_never_skips_a_sync_that_would_change_something() {
         }
     }
     assert!(fast_seen >= 5, "the fast path ran {fast_seen} times");
+}
+
+#[test]
+fn a_signed_receipt_is_proved_while_its_signature_holds() {
+    let p = Project::mini();
+    let keys = tempfile::tempdir().unwrap();
+    let (one, two) = (
+        crate::signing::key(keys.path(), "one", false),
+        crate::signing::key(keys.path(), "two", false),
+    );
+    assert!(!from_receipt(&json(&p, &["sync", "--sign", &one.private])));
+    let envelope = p.read(".ggen/receipt.dsse.json");
+    assert!(from_receipt(&json(&p, &["sync", "--sign", &one.private])));
+    // Without a key the envelope still signs the receipt: kept.
+    assert!(from_receipt(&json(&p, &["sync"])));
+    assert_eq!(p.read(".ggen/receipt.dsse.json"), envelope);
+    // Another key: the envelope must be signed again, in full.
+    let other = json(&p, &["sync", "--sign", &two.private]);
+    assert!(!from_receipt(&other));
+    assert_eq!(other["envelope"]["action"], "updated", "{other}");
+    assert!(from_receipt(&json(&p, &["sync", "--sign", &two.private])));
 }

@@ -20,9 +20,9 @@ const ENVELOPE: &str = ".ggen/receipt.dsse.json";
 const RECEIPT: &str = ".ggen/receipt.json";
 
 /// A key pair written as PEM files: `NAME.pem` (PKCS#8) and `NAME.pub.pem`.
-struct Key {
-    private: String,
-    public: String,
+pub(crate) struct Key {
+    pub(crate) private: String,
+    pub(crate) public: String,
     /// The PKCS#8 DER, to look for in files that must not hold it.
     der: Vec<u8>,
 }
@@ -40,7 +40,7 @@ fn pem(label: &str, der: &[u8]) -> String {
     )
 }
 
-fn key(dir: &Path, name: &str, ecdsa: bool) -> Key {
+pub(crate) fn key(dir: &Path, name: &str, ecdsa: bool) -> Key {
     let rng = SystemRandom::new();
     let (der, spki) = if ecdsa {
         let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
