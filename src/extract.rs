@@ -37,10 +37,12 @@ pub fn extract(
             return Ok(rows.clone());
         }
         let query = engine.parse(&text, &[Form::Select], &role)?;
-        let QueryResults::Solutions(solutions) = engine.run(&query, &graph.store)? else {
-            unreachable!("checked to be SELECT")
-        };
-        let (rows, _) = rows_with_terms(&query, solutions)?;
+        let (rows, _) = engine.run(&query, &graph.store, |results| {
+            let QueryResults::Solutions(solutions) = results else {
+                unreachable!("checked to be SELECT")
+            };
+            rows_with_terms(&query, solutions)
+        })?;
         let rows = Arc::new(rows);
         cache.insert(text.body, rows.clone());
         Ok(rows)

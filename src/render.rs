@@ -121,7 +121,11 @@ impl Templates {
                 ErrorKind::Template,
                 format!("rendering rule `{}`", rule.name),
                 limits.memory_mb.get(),
-                Some(Duration::from_secs(limits.render_seconds.get())),
+                Some(crate::watchdog::Deadline {
+                    after: Duration::from_secs(limits.render_seconds.get()),
+                    key: "render_seconds",
+                    help: "look for nested loops that never end or grow without end",
+                }),
             );
             let before = out.len();
             let (template, path_template) = &self.names[&i];

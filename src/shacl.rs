@@ -35,6 +35,31 @@ pub use vocab::Component;
 
 pub use defaults::Done as DefaultsDone;
 
+/// How the SHACL engine bounds the `sh:sparql` queries it parses and runs,
+/// given by its user (ggen gives the manifest's `[limits]`; the engine sits
+/// below ggen's error and limit types).
+pub trait QueryBounds: std::fmt::Debug + Send + Sync {
+    /// How deeply a query's text and its algebra may nest.
+    fn depth(&self) -> u64;
+    /// Starts watching `what` ("parsing the sh:select of shape …"); the
+    /// watch ends when the returned value is dropped.
+    fn watch(&self, what: String) -> Box<dyn std::any::Any>;
+}
+
+/// No bounds beyond the machine's.
+#[derive(Debug)]
+struct Unbounded;
+
+impl QueryBounds for Unbounded {
+    fn depth(&self) -> u64 {
+        u64::MAX
+    }
+
+    fn watch(&self, _: String) -> Box<dyn std::any::Any> {
+        Box::new(())
+    }
+}
+
 /// The shapes found in a store, read once.
 #[derive(Debug, Clone)]
 pub struct Shapes {
@@ -68,7 +93,16 @@ impl Shapes {
     /// cannot honour (a complex path, a broken `sh:in` list, a query that
     /// does not parse, an unsupported component…) is an error naming it.
     pub fn load(store: &Store) -> Result<Shapes, ShapeError> {
-        let shapes = load::shapes(store)?;
+        Shapes::load_bounded(store, std::sync::Arc::new(Unbounded))
+    }
+
+    /// [`Shapes::load`], parsing and running the `sh:sparql` queries within
+    /// `bounds`.
+    pub fn load_bounded(
+        store: &Store,
+        bounds: std::sync::Arc<dyn QueryBounds>,
+    ) -> Result<Shapes, ShapeError> {
+        let shapes = load::shapes(store, bounds)?;
         let defaults = defaults::rules(&shapes);
         Ok(Shapes { shapes, defaults })
     }

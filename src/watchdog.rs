@@ -21,7 +21,19 @@ struct Watch {
     kind: ErrorKind,
     what: String,
     memory_mb: u64,
-    deadline: Option<(Instant, Duration)>,
+    deadline: Option<(Instant, Deadline)>,
+}
+
+/// A time limit of `[limits]`: how long the work may take, the key that
+/// sets it and the advice its error gives.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// How long.
+    pub after: Duration,
+    /// The `[limits]` key (`render_seconds`).
+    pub key: &'static str,
+    /// What to look for, in the error's help.
+    pub help: &'static str,
 }
 
 #[derive(Default)]
@@ -42,7 +54,7 @@ fn watches() -> &'static Mutex<Watches> {
 
 /// Watches the work until the guard is dropped: `what` says what it is
 /// ("rendering rule `x`"), `kind` gives the exit code.
-pub fn watch(kind: ErrorKind, what: String, memory_mb: u64, limit: Option<Duration>) -> Guard {
+pub fn watch(kind: ErrorKind, what: String, memory_mb: u64, limit: Option<Deadline>) -> Guard {
     let mut watches = watches().lock().unwrap_or_else(|e| e.into_inner());
     watches.next += 1;
     let id = watches.next;
@@ -51,7 +63,7 @@ pub fn watch(kind: ErrorKind, what: String, memory_mb: u64, limit: Option<Durati
         kind,
         what,
         memory_mb,
-        deadline: limit.map(|l| (Instant::now() + l, l)),
+        deadline: limit.map(|l| (Instant::now() + l.after, l)),
     });
     Guard { id }
 }
@@ -99,12 +111,16 @@ fn poll() {
                     Error::new(
                         w.kind,
                         format!(
-                            "{} takes longer than {} s (`render_seconds` under `[limits]`)",
+                            "{} takes longer than {} s (`{}` under `[limits]`)",
                             w.what,
-                            limit.as_secs()
+                            limit.after.as_secs(),
+                            limit.key
                         ),
                     )
-                    .with_help("look for nested loops that never end or grow without end; if the work is meant, raise `render_seconds` under `[limits]` in the manifest")
+                    .with_help(format!(
+                        "{}; if the work is meant, raise `{}` under `[limits]` in the manifest",
+                        limit.help, limit.key
+                    ))
                 })
             })
         };

@@ -1,6 +1,7 @@
 //! The golden case folders of tests/cases/ (the format is in its README):
 //! one test runs every case, in parallel, and names every case that fails;
-//! `GGEN_BLESS=1` rewrites each case's expected outputs from its actual run.
+//! `GGEN_BLESS=1` rewrites each case's expected outputs from its actual run;
+//! `GGEN_CASES=PREFIX` runs only the cases whose name starts with PREFIX.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -61,10 +62,15 @@ type Golden = BTreeMap<String, Vec<u8>>;
 #[test]
 fn cases() {
     let bless = std::env::var_os("GGEN_BLESS").is_some();
+    let only = std::env::var("GGEN_CASES").ok();
     let mut names: Vec<String> = std::fs::read_dir(CASES)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('_') && Path::new(CASES).join(n).is_dir())
+        .filter(|n| {
+            only.as_ref()
+                .is_none_or(|prefix| n.starts_with(prefix.as_str()))
+        })
         .collect();
     names.sort();
     let (next, failures) = (AtomicUsize::new(0), Mutex::new(Vec::new()));

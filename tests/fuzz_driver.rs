@@ -112,7 +112,8 @@ fn a_short_slice_of_every_kind_runs_clean() {
 }
 
 /// Every saved finding of tests/fuzz/known/ (stack overflows the fuzzer
-/// found before the depth limits of `[limits]`) now ends as a clean error.
+/// found before the depth limits of `[limits]`, queries that hung before
+/// `query_seconds`) now ends as a clean error.
 #[test]
 fn known_reproducers_end_cleanly() {
     let known = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/known");

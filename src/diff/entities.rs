@@ -30,17 +30,21 @@ pub fn parse(kind: &EntityKind, text: &Text, engine: &Engine) -> Result<Query> {
 /// Runs `query`, the query of `kind`, on `graph`.
 pub fn table(kind: &EntityKind, query: &Query, engine: &Engine, graph: &Graph) -> Result<Table> {
     let problem = |message: String| Error::at(ErrorKind::Sparql, query.text.whole(), message);
-    let QueryResults::Solutions(solutions) = engine.run(query, &graph.store)? else {
-        return Err(problem(format!(
-            "the query of entity kind `{}` must be a SELECT",
-            kind.kind
-        )));
-    };
-    let variables: Vec<String> = solutions
-        .variables()
-        .iter()
-        .map(|v| v.as_str().to_string())
-        .collect();
+    let (variables, rows) = engine.run(query, &graph.store, |results| {
+        let QueryResults::Solutions(solutions) = results else {
+            return Err(problem(format!(
+                "the query of entity kind `{}` must be a SELECT",
+                kind.kind
+            )));
+        };
+        let variables: Vec<String> = solutions
+            .variables()
+            .iter()
+            .map(|v| v.as_str().to_string())
+            .collect();
+        let (rows, _) = rows_with_terms(query, solutions)?;
+        Ok((variables, rows))
+    })?;
     let named = std::iter::once((&kind.key, "its key"))
         .chain(kind.api.keys().map(|c| (c, "under `api`")))
         .chain(kind.references.keys().map(|c| (c, "under `references`")));
@@ -53,7 +57,6 @@ pub fn table(kind: &EntityKind, query: &Query, engine: &Engine, graph: &Graph) -
             )));
         }
     }
-    let (rows, _) = rows_with_terms(query, solutions)?;
     let columns: Vec<String> = variables.into_iter().filter(|v| *v != kind.key).collect();
     let mut table = Table {
         columns,

@@ -26,6 +26,8 @@ pub struct Limits {
     pub total_bytes: NonZeroU64,
     /// Seconds the templates of one generation rule may take to render.
     pub render_seconds: NonZeroU64,
+    /// Seconds one query may take to parse, or to plan and run.
+    pub query_seconds: NonZeroU64,
     /// Seconds RDFC-1.0 may take to label the blank nodes.
     pub rdfc_seconds: NonZeroU64,
     /// Megabytes of memory (resident set) planning a sync may use.
@@ -48,7 +50,8 @@ impl Default for Limits {
             quads: n(5_000_000),
             output_bytes: n(64 << 20),
             total_bytes: n(512 << 20),
-            render_seconds: n(60),
+            render_seconds: n(30),
+            query_seconds: n(30),
             rdfc_seconds: n(30),
             memory_mb: n(1_536),
         }

@@ -43,19 +43,22 @@ pub fn infer(
     for round in 1.. {
         let mut added = 0;
         for rule in &rules {
-            let QueryResults::Graph(triples) = engine.run(rule, store)? else {
-                unreachable!("CONSTRUCT queries give triples")
-            };
-            let mut new = Vec::new();
-            for (k, triple) in triples.enumerate() {
-                rule.check_rows(k + 1)?;
-                let triple = triple.map_err(|e| crate::sparql::evaluation_error(rule, &e))?;
-                let quad = triple.in_graph(GraphNameRef::DefaultGraph);
-                if !store.contains(&quad).map_err(store_error)? {
-                    new.push(quad);
-                    check_quads(manifest, total + new.len(), Some(rule))?;
+            let new = engine.run(rule, store, |results| {
+                let QueryResults::Graph(triples) = results else {
+                    unreachable!("CONSTRUCT queries give triples")
+                };
+                let mut new = Vec::new();
+                for (k, triple) in triples.enumerate() {
+                    rule.check_rows(k + 1)?;
+                    let triple = triple.map_err(|e| crate::sparql::evaluation_error(rule, &e))?;
+                    let quad = triple.in_graph(GraphNameRef::DefaultGraph);
+                    if !store.contains(&quad).map_err(store_error)? {
+                        new.push(quad);
+                        check_quads(manifest, total + new.len(), Some(rule))?;
+                    }
                 }
-            }
+                Ok(new)
+            })?;
             added += new.len();
             total += new.len();
             store.extend(new).map_err(store_error)?;

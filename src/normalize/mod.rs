@@ -37,8 +37,8 @@ pub struct Graph {
 /// Runs μ₁.
 pub fn normalize(manifest: &Manifest, inputs: &mut Inputs, engine: &Engine) -> Result<Graph> {
     let (store, loaded) = load::load(manifest, inputs)?;
-    let shapes =
-        Shapes::load(&store).map_err(|e| origins::shape_error(manifest, &loaded, &store, e))?;
+    let shapes = Shapes::load_bounded(&store, std::sync::Arc::new(engine.bounds()))
+        .map_err(|e| origins::shape_error(manifest, &loaded, &store, e))?;
     infer::infer(manifest, inputs, engine, &store, &shapes, &loaded)?;
     validate::validate(manifest, inputs, engine, &store, &loaded, &shapes)?;
     digest::canonicalize(store, &manifest.limits)

@@ -35,23 +35,25 @@ pub fn validate(
     }
     // The checks are independent read-only queries: run them on every core.
     let run_check = |(query, message): &(crate::sparql::Query, MessageTemplate)| {
-        let mut found = Vec::new();
-        match engine.run(query, store)? {
-            QueryResults::Boolean(true) => found.push((
-                Check::ValidationRule,
-                message.render(&Row::default())?,
-                Vec::new(),
-            )),
-            QueryResults::Boolean(false) => {}
-            QueryResults::Solutions(solutions) => {
-                let (rows, terms) = rows_with_terms(query, solutions)?;
-                for (row, terms) in rows.iter().zip(terms) {
-                    found.push((Check::ValidationRule, message.render(row)?, terms));
+        engine.run(query, store, |results| {
+            let mut found = Vec::new();
+            match results {
+                QueryResults::Boolean(true) => found.push((
+                    Check::ValidationRule,
+                    message.render(&Row::default())?,
+                    Vec::new(),
+                )),
+                QueryResults::Boolean(false) => {}
+                QueryResults::Solutions(solutions) => {
+                    let (rows, terms) = rows_with_terms(query, solutions)?;
+                    for (row, terms) in rows.iter().zip(terms) {
+                        found.push((Check::ValidationRule, message.render(row)?, terms));
+                    }
                 }
+                QueryResults::Graph(_) => unreachable!("validation queries are SELECT or ASK"),
             }
-            QueryResults::Graph(_) => unreachable!("validation queries are SELECT or ASK"),
-        }
-        Ok(found)
+            Ok(found)
+        })
     };
     let results = parallel_map(&checks, run_check);
     let mut violations: Vec<(Check, String, Vec<Term>)> = shapes

@@ -15,9 +15,12 @@ use super::probe::Probe;
 use super::sparql;
 use super::statements::{Statements, boolean, integer, iri, node_kind, pick_message, short};
 use super::vocab as sh;
+use std::sync::Arc;
+
+use super::QueryBounds;
 
 /// Every shape of the store, property shapes linked to their node shapes.
-pub fn shapes(store: &Store) -> Result<Vec<Shape>, ShapeError> {
+pub fn shapes(store: &Store, bounds: Arc<dyn QueryBounds>) -> Result<Vec<Shape>, ShapeError> {
     let ids = shape_nodes(store)?;
     let index: HashMap<NamedOrBlankNode, usize> = ids
         .iter()
@@ -27,7 +30,7 @@ pub fn shapes(store: &Store) -> Result<Vec<Shape>, ShapeError> {
     let mut probe = Probe::new()?;
     let mut shapes = ids
         .iter()
-        .map(|id| read(store, id, &index, &mut probe))
+        .map(|id| read(store, id, &index, &mut probe, &bounds))
         .collect::<Result<Vec<_>, _>>()?;
     link(&mut shapes)?;
     Ok(shapes)
@@ -84,6 +87,7 @@ fn read(
     id: &NamedOrBlankNode,
     index: &HashMap<NamedOrBlankNode, usize>,
     probe: &mut Probe,
+    bounds: &Arc<dyn QueryBounds>,
 ) -> Result<Shape, ShapeError> {
     let mut st = Statements::of(store, id)?;
     let types = st.take(rdf::TYPE);
@@ -229,7 +233,7 @@ fn read(
     }
 
     for value in st.take(sh::SPARQL) {
-        if let Some(constraint) = sparql::read(store, &st.shape, path.as_ref(), &value)? {
+        if let Some(constraint) = sparql::read(store, &st.shape, path.as_ref(), &value, bounds)? {
             constraints.push(Constraint::Sparql(Box::new(constraint)));
         }
     }

@@ -4,6 +4,9 @@
 use oxigraph::model::{Literal, NamedNode, NamedOrBlankNode, Term};
 
 use super::vocab::Component;
+use std::sync::Arc;
+
+use super::QueryBounds;
 
 /// Where a shape's focus nodes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +152,8 @@ pub struct SparqlConstraint {
     pub message: Option<String>,
     /// Whether the query reads `$currentShape`.
     pub current_shape: bool,
+    /// How long each run may take.
+    pub bounds: Arc<dyn QueryBounds>,
 }
 
 /// A node shape (no path) or a property shape (a predicate path).

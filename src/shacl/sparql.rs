@@ -14,6 +14,10 @@ use super::graph::{self, as_subject};
 use super::model::SparqlConstraint;
 use super::statements::{Statements, pick_message};
 use super::vocab as sh;
+use crate::nesting;
+use std::sync::Arc;
+
+use super::QueryBounds;
 
 /// One solution: its bound variables, in projection order.
 pub type Row = Vec<(String, Term)>;
@@ -24,6 +28,7 @@ pub fn read(
     shape: &NamedOrBlankNode,
     path: Option<&NamedNode>,
     node: &Term,
+    bounds: &Arc<dyn QueryBounds>,
 ) -> Result<Option<SparqlConstraint>, ShapeError> {
     let fail = |message: String| ShapeError::malformed(shape, message);
     let Some(id) = as_subject(node).map(|n| n.into_owned()) else {
@@ -76,9 +81,24 @@ pub fn read(
             .with_prefix(prefix, namespace)
             .map_err(|e| fail(format!("sh:declare of prefix {prefix:?}: {e}")))?;
     }
+    let depth = bounds.depth();
+    let too_deep = || {
+        fail(format!(
+            "its sh:select nests deeper than {} levels (`sparql_depth` under `[limits]`)",
+            depth
+        ))
+    };
+    if nesting::too_deep(&text, depth).is_some() {
+        return Err(too_deep());
+    }
+    let guard = bounds.watch(format!("parsing the sh:select of shape {shape}"));
     let mut query = parser
         .parse_query(&text)
         .map_err(|e| fail(format!("its sh:select does not parse: {e}")))?;
+    drop(guard);
+    if nesting::too_deep(&query.to_sse(), depth).is_some() {
+        return Err(too_deep());
+    }
     let spargebra::Query::Select { pattern, .. } = &mut query else {
         return Err(fail("its sh:select is not a SELECT query".into()));
     };
@@ -92,6 +112,7 @@ pub fn read(
         query,
         message,
         current_shape,
+        bounds: bounds.clone(),
     }))
 }
 
@@ -164,6 +185,9 @@ pub fn run(
         shape: shape.clone(),
         message: e.to_string(),
     };
+    let _guard = constraint
+        .bounds
+        .watch(format!("running the sh:select of shape {shape} on {focus}"));
     let mut prepared = SparqlEvaluator::new()
         .for_query(constraint.query.clone())
         .substitute_variable(Variable::new_unchecked("this"), focus.clone());

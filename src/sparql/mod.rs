@@ -3,6 +3,7 @@
 //! functions (`http://ggen.dev/fn#snake_case` …) available in every query.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use oxigraph::model::{Literal, NamedNode, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
@@ -16,6 +17,7 @@ pub use rows::{Row, Value, rows_with_terms, typed_literal};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs::Text;
 use crate::manifest::Limits;
+use crate::watchdog::{self, Deadline};
 use crate::{names, nesting};
 
 const DEPTH_HELP: &str =
@@ -56,6 +58,51 @@ impl Form {
     }
 }
 
+/// What every query ggen parses or runs is held to, whoever parses it (the
+/// engine, or the SHACL engine for `sh:sparql`): `[limits] sparql_depth`,
+/// `query_seconds` and `memory_mb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryBounds {
+    /// How deeply its text and algebra may nest.
+    pub depth: u64,
+    seconds: u64,
+    memory_mb: u64,
+}
+
+impl QueryBounds {
+    /// The bounds `limits` set.
+    pub fn of(limits: &Limits) -> Self {
+        QueryBounds {
+            depth: limits.sparql_depth.get(),
+            seconds: limits.query_seconds.get(),
+            memory_mb: limits.memory_mb.get(),
+        }
+    }
+
+    /// Watches `what` ("parsing the query of rule `x`"): past
+    /// `query_seconds` or `memory_mb`, the watchdog ends the process with
+    /// the error (neither spargebra's parser nor oxigraph's optimizer can
+    /// be interrupted), exit 5.
+    pub fn watch(&self, what: String) -> watchdog::Guard {
+        let deadline = Deadline {
+            after: Duration::from_secs(self.seconds),
+            key: "query_seconds",
+            help: "look for patterns repeated many times or calls nested without end",
+        };
+        watchdog::watch(ErrorKind::Sparql, what, self.memory_mb, Some(deadline))
+    }
+}
+
+impl crate::shacl::QueryBounds for QueryBounds {
+    fn depth(&self) -> u64 {
+        self.depth
+    }
+
+    fn watch(&self, what: String) -> Box<dyn std::any::Any> {
+        Box::new(QueryBounds::watch(self, what))
+    }
+}
+
 /// A parsed query and where it came from.
 #[derive(Clone)]
 pub struct Query {
@@ -65,6 +112,8 @@ pub struct Query {
     parsed: spargebra::Query,
     /// `[limits] rows`: how many rows or triples it may give.
     max_rows: u64,
+    /// What it is, for errors ("the query of rule `x`").
+    role: String,
 }
 
 /// Builds queries with the manifest's prefixes and evaluates them.
@@ -142,9 +191,12 @@ impl Engine {
                 )
                 .with_help(DEPTH_HELP));
         }
+        // The grammar backtracks: some invalid texts take exponential time.
+        let guard = self.watch(format!("parsing {role} ({})", text.shown));
         let parsed = parser
             .parse_query(&text.body)
             .map_err(|e| syntax_error(text, &e.to_string()))?;
+        drop(guard);
         // A chain of `UNION`s nests in the algebra, not in the text: its
         // S-expression shows every level as parentheses.
         if nesting::too_deep(&parsed.to_sse(), depth).is_some() {
@@ -173,17 +225,38 @@ impl Engine {
             text: text.clone(),
             parsed,
             max_rows: self.limits.rows.get(),
+            role: role.to_string(),
         })
     }
 
-    /// Runs a query on the store.
-    pub fn run<'a>(&self, query: &Query, store: &'a Store) -> Result<QueryResults<'a>> {
-        self.evaluator
+    /// Runs a query on the store and gives its results to `read`, all
+    /// within `[limits] query_seconds` (oxigraph's optimizer cannot be
+    /// interrupted, so past it the watchdog ends the process).
+    pub fn run<'a, T>(
+        &self,
+        query: &Query,
+        store: &'a Store,
+        read: impl FnOnce(QueryResults<'a>) -> Result<T>,
+    ) -> Result<T> {
+        let _guard = self.watch(format!("running {} ({})", query.role, query.text.shown));
+        let results = self
+            .evaluator
             .clone()
             .for_query(query.parsed.clone())
             .on_store(store)
             .execute()
-            .map_err(|e| evaluation_error(query, &e))
+            .map_err(|e| evaluation_error(query, &e))?;
+        read(results)
+    }
+
+    /// The bounds its queries are held to.
+    pub fn bounds(&self) -> QueryBounds {
+        QueryBounds::of(&self.limits)
+    }
+
+    /// Watches `what`, a query's parsing or run.
+    fn watch(&self, what: String) -> watchdog::Guard {
+        self.bounds().watch(what)
     }
 }
 

@@ -5,10 +5,12 @@
 //! and an abort dies by a signal, which the driver classifies.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU64;
 use std::path::Path;
 
 use ggen::error::{ErrorKind, Result};
 use ggen::inputs::{Text, utf8};
+use ggen::manifest::Limits;
 use ggen::sparql::{Engine, Form};
 
 /// The kinds the driver mutates, in the order it runs them.
@@ -17,6 +19,9 @@ pub const KINDS: &[&str] = &["turtle", "manifest", "query", "template"];
 /// The stand-in kinds that exist to prove the driver reports what it must
 /// (`tests/fuzz.rs`); only accepted when `GGEN_FUZZ_SELFTEST=1`.
 pub const SELFTEST_KINDS: &[&str] = &["selftest-panic", "selftest-abort", "selftest-hang"];
+
+/// `[limits] query_seconds` of the query front end.
+const QUERY_SECONDS: NonZeroU64 = NonZeroU64::new(3).expect("not zero");
 
 /// A manifest whose only source is `spec.ttl`.
 const TURTLE_MANIFEST: &str = "[project]\nname = \"fuzz\"\nversion = \"0.1.0\"\n\n\
@@ -136,21 +141,28 @@ fn manifest(bytes: &[u8]) -> Result<()> {
 }
 
 /// A query: parsed by ggen's engine (every form allowed), then run on an
-/// empty store, its rows read.
+/// empty store, its rows read; with `query_seconds` well inside the
+/// driver's deadline, so that a slow query is ggen's error (exit 5), and a
+/// hang is one the limit did not stop.
 fn query(bytes: &[u8]) -> Result<()> {
     let body = utf8(bytes.to_vec(), "query.rq", ErrorKind::Sparql)?;
-    let engine = Engine::new(&BTreeMap::new(), None);
+    let limits = Limits {
+        query_seconds: QUERY_SECONDS,
+        ..Limits::default()
+    };
+    let engine = Engine::new(&BTreeMap::new(), None).with_limits(limits);
     let all = [Form::Select, Form::Construct, Form::Ask, Form::Describe];
     let parsed = engine.parse(&Text::new("query.rq", body), &all, "fuzzed query")?;
     let store = oxigraph::store::Store::new()
         .map_err(|e| ggen::error::Error::new(ErrorKind::Write, e.to_string()))?;
-    let results = engine.run(&parsed, &store)?;
-    if let oxigraph::sparql::QueryResults::Solutions(rows) = results {
-        for row in rows {
-            row.map_err(|e| ggen::error::Error::new(ErrorKind::Sparql, e.to_string()))?;
+    engine.run(&parsed, &store, |results| {
+        if let oxigraph::sparql::QueryResults::Solutions(rows) = results {
+            for row in rows {
+                row.map_err(|e| ggen::error::Error::new(ErrorKind::Sparql, e.to_string()))?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A template: added to ggen's Tera (its filters registered) and rendered
