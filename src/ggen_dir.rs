@@ -47,4 +47,4 @@ pub const STAGING_NAME: &str = "staging";
 pub const TEMP_PREFIX: &str = ".ggen-tmp-";
 
 /// The `.gitignore` lines for the files that stay local.
-pub const GITIGNORE: &str = "# ggen's local trail, cache and lock; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/cache.json\n.ggen/lock\n";
+pub const GITIGNORE: &str = "# ggen's local trail, cache and lock, and what a killed command leaves for the\n# next one to finish; .ggen/receipt.json is committed\n.ggen/audit.jsonl\n.ggen/cache.json\n.ggen/lock\n.ggen/journal\n.ggen/staging/\n";

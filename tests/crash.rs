@@ -303,3 +303,73 @@ fn a_sync_failing_at_any_point_undoes_what_it_did() {
     assert!(point > 50, "only {} failure points", point - 1);
     assert!(undone > 0, "no failure was undone at once");
 }
+
+/// Every file and folder of the project but the lock and the cache.
+fn everything(dir: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
+    let files = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy();
+            (rel.into_owned(), std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(rel, _)| rel != ".ggen/lock" && rel != ".ggen/cache.json")
+        .collect();
+    (files, folders(dir))
+}
+
+/// `ggen eject` writes through the journal as a sync does: killed at any
+/// point, the next command leaves the project as it was or wholly ejected
+/// (the target's copy and the manifest pointing at it), nothing staged.
+#[test]
+fn an_eject_killed_at_any_point_leaves_the_project_as_it_was_or_ejected() {
+    let start = Project::mini();
+    expect(&ggen(start.path(), &["sync", "-q"], &[]), 0, "first sync");
+    let old = everything(start.path());
+    let probe = Project::empty();
+    copy_dir(start.path(), probe.path());
+    expect(&ggen(probe.path(), &["eject", "jobs"], &[]), 0, "eject");
+    let new = everything(probe.path());
+    assert!(
+        new.0.len() > old.0.len() + 10,
+        "the eject copies the target"
+    );
+    let (mut olds, mut news, mut point) = (0, 0, 1);
+    loop {
+        let run = Project::empty();
+        let dir = run.path();
+        copy_dir(start.path(), dir);
+        let at = format!("eject killed at point {point}");
+        let killed = ggen(
+            dir,
+            &["eject", "jobs"],
+            &[("GGEN_CRASH_AT", point.to_string())],
+        );
+        if killed.status.success() {
+            break;
+        }
+        assert_eq!(killed.status.signal(), Some(9), "{at}: {killed:?}");
+        // After an eject, the receipt names the built-in files the copy
+        // replaces: --check reports that drift (exit 1).
+        let recovered = ggen(dir, &["sync", "--check", "-q"], &[]);
+        assert!(
+            recovered.status.code().is_some_and(|c| c <= 1),
+            "{at}: {recovered:?}"
+        );
+        assert_eq!(leftovers(dir), Vec::<String>::new(), "{at}: left behind");
+        let now = everything(dir);
+        if now == new {
+            news += 1;
+        } else {
+            assert!(now == old, "{at}: neither as it was nor ejected");
+            olds += 1;
+        }
+        point += 1;
+    }
+    assert!(olds > 0 && news > 0, "old {olds}, new {news}");
+    println!(
+        "{} eject kills: {olds} as it was, {news} ejected",
+        point - 1
+    );
+}

@@ -6,6 +6,7 @@ mod tools;
 mod util;
 
 mod action;
+mod attacks;
 mod cases;
 mod crash;
 mod cross_language;

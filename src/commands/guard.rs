@@ -26,15 +26,17 @@ pub fn lock(manifest: &Path, access: Access, wait: bool, err: &mut dyn Write) ->
     let note = match guard.recovery {
         Recovery::Nothing => None,
         Recovery::Cleaned => Some(
-            "removed the files staged by a sync that was interrupted before it changed anything"
+            "removed the files staged by a ggen command that was interrupted before it changed anything"
                 .to_string(),
         ),
-        Recovery::Finished(n) => Some(format!(
-            "finished a sync that was interrupted ({n} files, from {})",
+        Recovery::Finished(writer, n) => Some(format!(
+            "finished {} that was interrupted ({n} files, from {})",
+            writer.name(),
             ggen_dir::JOURNAL
         )),
-        Recovery::Undone(n) => Some(format!(
-            "undid a sync that was interrupted ({n} files, from {}): the files are as they were before it",
+        Recovery::Undone(writer, n) => Some(format!(
+            "undid {} that was interrupted ({n} files, from {}): the files are as they were before it",
+            writer.name(),
             ggen_dir::JOURNAL
         )),
     };

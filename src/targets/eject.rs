@@ -12,6 +12,7 @@ use std::path::Path;
 
 use super::{Folder, builtin, load, override_dir};
 use crate::error::{Error, ErrorKind, Location, Result, display_path};
+use crate::write::journal::Writer;
 
 /// What `eject` did.
 #[derive(Debug, Clone)]
@@ -61,8 +62,9 @@ pub fn eject_files(manifest_path: &Path, name: &str, files: &[String]) -> Result
         }
         out.push((local, text.as_bytes().to_vec()));
     }
-    crate::write::create_files(&manifest.root, &out)?;
-    Ok(out.into_iter().map(|(p, _)| p).collect())
+    let out: Vec<(String, Vec<u8>, bool)> = out.into_iter().map(|(p, b)| (p, b, false)).collect();
+    crate::write::apply_files(&manifest.root, Writer::Eject, &out)?;
+    Ok(out.into_iter().map(|(p, _, _)| p).collect())
 }
 
 /// Copies built-in target `name` of the project at `manifest_path` into
@@ -123,8 +125,17 @@ pub fn eject(manifest_path: &Path, name: &str) -> Result<Ejected> {
         )
         .with_help(format!("add `path = \"{folder}\"` to the entry yourself"))
     })?;
-    crate::write::create_files(&manifest.root, &files)?;
-    crate::write::replace_file(&manifest.file, new_manifest.as_bytes())?;
+    // The new files, then the manifest that points at them: one journal.
+    let manifest_name = manifest.file.file_name().map_or_else(
+        || "ggen.toml".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut changes: Vec<(String, Vec<u8>, bool)> = files
+        .iter()
+        .map(|(p, b)| (p.clone(), b.clone(), false))
+        .collect();
+    changes.push((manifest_name, new_manifest.into_bytes(), true));
+    crate::write::apply_files(&manifest.root, Writer::Eject, &changes)?;
     Ok(Ejected {
         folder: display_path(&manifest.resolve(&folder)),
         files: files.into_iter().map(|(p, _)| p).collect(),

@@ -1,7 +1,8 @@
-//! Files written beside their targets: `ggen init` and `ggen eject`
-//! create new files (all staged first, so a failure leaves nothing behind)
-//! and eject rewrites the manifest. Each is a synced temporary file renamed
-//! into place; a sync uses the journal instead ([`super::journal`]).
+//! Files written beside their targets: `ggen init` creates a project's
+//! first files (all staged first, so a failure leaves nothing behind).
+//! Each is a synced temporary file renamed into place; a sync and `ggen
+//! eject`, in a project with its lock and `.ggen/`, use the journal
+//! instead ([`super::journal`]).
 
 use super::existing_mode;
 use std::fs;
@@ -94,19 +95,9 @@ fn persist(temp: tempfile::TempPath, target: &Path) -> Result<()> {
         .map_err(|e| Error::io(ErrorKind::Write, target, "replace it", &e.error))
 }
 
-/// Replaces the existing file `path` with `content`, atomically (temporary
-/// file, flushed, renamed over it), keeping its permissions.
-pub fn replace_file(path: &Path, content: &[u8]) -> Result<()> {
-    let mut staged = Staging::default();
-    staged.stage(path, content, true)?;
-    for (temp, target) in std::mem::take(&mut staged.files) {
-        persist(temp, &target)?;
-    }
-    Ok(())
-}
-
-/// Writes new files under `root` (`ggen init`, `ggen eject`): all are
-/// staged first, so a failure leaves nothing behind.
+/// Writes new files under `root` (`ggen init`, before there is a project
+/// to lock or a `.ggen/` to stage in): all are staged first, so a failure
+/// leaves nothing behind.
 pub fn create_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let mut staged = Staging::default();
     for (rel, bytes) in files {

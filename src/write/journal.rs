@@ -28,9 +28,33 @@ pub enum Direction {
     Back,
 }
 
-/// The journal of one sync.
+/// The command whose writes a journal holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Writer {
+    /// `ggen sync` (journals of older builds name none).
+    #[default]
+    Sync,
+    /// `ggen eject`.
+    Eject,
+}
+
+impl Writer {
+    /// The command, in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Writer::Sync => "a sync",
+            Writer::Eject => "an eject",
+        }
+    }
+}
+
+/// The journal of one sync (or eject).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Journal {
+    /// Which command wrote it.
+    #[serde(default)]
+    pub writer: Writer,
     /// Forward until a step fails.
     pub direction: Direction,
     /// Folders the new files need that did not exist, parents first.
@@ -71,10 +95,10 @@ pub enum Recovery {
     /// Staged files without a journal (a sync killed before it changed
     /// anything) were removed.
     Cleaned,
-    /// An interrupted sync was finished: this many files.
-    Finished(usize),
-    /// An interrupted sync was undone: this many files.
-    Undone(usize),
+    /// An interrupted sync (or eject) was finished: this many files.
+    Finished(Writer, usize),
+    /// An interrupted sync (or eject) was undone: this many files.
+    Undone(Writer, usize),
 }
 
 impl Journal {
@@ -238,16 +262,16 @@ pub fn recover(root: &Path) -> Result<Recovery> {
         match journal.forward(root) {
             Ok(()) => {
                 journal.finish(root)?;
-                return Ok(Recovery::Finished(journal.len()));
+                return Ok(Recovery::Finished(journal.writer, journal.len()));
             }
             Err(e) => {
                 undo(root, &mut journal).map_err(|_| e)?;
-                return Ok(Recovery::Undone(journal.len()));
+                return Ok(Recovery::Undone(journal.writer, journal.len()));
             }
         }
     }
     undo(root, &mut journal)?;
-    Ok(Recovery::Undone(journal.len()))
+    Ok(Recovery::Undone(journal.writer, journal.len()))
 }
 
 /// Turns the journal back (on disk first, so a kill while undoing goes on

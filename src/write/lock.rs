@@ -41,7 +41,8 @@ pub struct Guard {
 /// an error (exit 7).
 ///
 /// Nothing is locked, and nothing created, when the manifest does not
-/// exist (the command fails on it) or, for a reader, when there is no
+/// exist and no journal holds it (the command fails on it) or, for a
+/// reader, when there is no
 /// `.ggen/lock` yet: no sync of this version has run there, and a reader
 /// must not write.
 pub fn lock(
@@ -54,13 +55,15 @@ pub fn lock(
         _file: None,
         recovery: Recovery::Nothing,
     };
-    if !manifest.is_file() {
-        return Ok(nothing);
-    }
     let root = match manifest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // An eject killed while it replaced the manifest leaves it in the
+    // journal's keeping: recover it before the command looks for it.
+    if !manifest.is_file() && !journal::needs_recovery(&root) {
+        return Ok(nothing);
+    }
     let dir = root.join(ggen_dir::DIR);
     if !real_folder(&dir)? {
         if access == Access::Shared {

@@ -21,7 +21,7 @@ use crate::inputs::sha256_hex;
 use crate::manifest::Manifest;
 use crate::plan::{Action, Plan};
 
-pub use beside::{create_files, replace_file};
+pub use beside::create_files;
 pub use lock::{Access, Guard, lock};
 
 /// Applies `plan`. With `force`, files edited by hand are overwritten.
@@ -34,7 +34,33 @@ pub fn apply(manifest: &Manifest, plan: &Plan, force: bool) -> Result<()> {
     // Absolute paths: a rename would otherwise resolve the working folder
     // once per file.
     let root = std::path::absolute(&manifest.root).unwrap_or_else(|_| manifest.root.clone());
-    let mut journal = stage::stage(&root, plan)?;
+    let journal = stage::stage(&root, plan)?;
+    commit(&root, journal)
+}
+
+/// Writes `files` under the project folder `root` through the journal, as a
+/// sync writes its outputs (`ggen eject`: new files, and the manifest it
+/// rewrites): all or nothing, even across a kill. Each is a path relative
+/// to `root`, its bytes, and whether it exists. The caller holds the
+/// project's lock.
+pub fn apply_files(
+    root: &std::path::Path,
+    writer: journal::Writer,
+    files: &[(String, Vec<u8>, bool)],
+) -> Result<()> {
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let changes = files
+        .iter()
+        .map(|(path, bytes, exists)| (path.as_str(), Some(bytes.as_slice()), *exists))
+        .collect();
+    let journal = stage::stage_changes(&root, writer, changes)?;
+    commit(&root, journal)
+}
+
+/// Writes the journal of staged files, does its renames, and finishes it;
+/// undoes what was done when a step fails.
+fn commit(root: &std::path::Path, mut journal: journal::Journal) -> Result<()> {
+    let root = root.to_path_buf();
     if let Err(e) = journal.write(&root) {
         let _ = fs::remove_dir_all(root.join(ggen_dir::STAGING));
         let _ = fs::remove_file(root.join(ggen_dir::JOURNAL));

@@ -9,32 +9,36 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::crash;
-use super::journal::{self, Direction, Journal, Staged, Step};
+use super::journal::{self, Direction, Journal, Staged, Step, Writer};
 use crate::error::{Error, ErrorKind, Location, Result, display_path};
 use crate::ggen_dir;
 use crate::inputs::sha256_hex;
 use crate::plan::{Action, Plan};
 
+/// One file to change, relative to the project folder: its new bytes (none
+/// to remove it), and whether it exists.
+pub type Change<'a> = (&'a str, Option<&'a [u8]>, bool);
+
 /// Stages `plan`'s new files under `root` (an absolute path) and returns
 /// the journal that applies them. On failure the staging folder is removed.
 pub fn stage(root: &Path, plan: &Plan) -> Result<Journal> {
-    let staged = stage_all(root, plan);
+    stage_changes(root, Writer::Sync, plan_changes(plan))
+}
+
+/// Stages `changes`, in their order, and returns the journal that applies
+/// them. On failure the staging folder is removed.
+pub fn stage_changes(root: &Path, writer: Writer, changes: Vec<Change<'_>>) -> Result<Journal> {
+    let staged = stage_all(root, writer, changes);
     if staged.is_err() {
         let _ = fs::remove_dir_all(root.join(ggen_dir::STAGING));
     }
     staged
 }
 
-fn stage_all(root: &Path, plan: &Plan) -> Result<Journal> {
-    let staging = root.join(ggen_dir::STAGING);
-    for sub in ["new", "old"] {
-        let dir = staging.join(sub);
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(ErrorKind::Write, &dir, "create the folder", &e))?;
-    }
-    // New and changed files, removals, then the signature and the receipt
-    // last: a new receipt on disk means everything else is new.
-    let mut changes: Vec<(&str, Option<&[u8]>, bool)> = plan
+/// New and changed files, removals, then the signature and the receipt
+/// last: a new receipt on disk means everything else is new.
+fn plan_changes(plan: &Plan) -> Vec<Change<'_>> {
+    let mut changes: Vec<Change<'_>> = plan
         .files
         .iter()
         .filter(|f| matches!(f.action, Action::Created | Action::Updated))
@@ -55,7 +59,16 @@ fn stage_all(root: &Path, plan: &Plan) -> Result<Journal> {
         let old = plan.old_receipt.is_some();
         changes.push((ggen_dir::RECEIPT, Some(&plan.receipt), old));
     }
+    changes
+}
 
+fn stage_all(root: &Path, writer: Writer, changes: Vec<Change<'_>>) -> Result<Journal> {
+    let staging = root.join(ggen_dir::STAGING);
+    for sub in ["new", "old"] {
+        let dir = staging.join(sub);
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(ErrorKind::Write, &dir, "create the folder", &e))?;
+    }
     let mut folders = Folders::new(root)?;
     let mut steps = Vec::with_capacity(changes.len());
     for (i, (path, content, replaces)) in changes.into_iter().enumerate() {
@@ -88,6 +101,7 @@ fn stage_all(root: &Path, plan: &Plan) -> Result<Journal> {
     crash::point().map_err(flush)?;
     journal::sync_fs(&staging).map_err(flush)?;
     Ok(Journal {
+        writer,
         direction: Direction::Forward,
         created_dirs: folders.created,
         steps,
