@@ -9,6 +9,7 @@
 //! ending the process there leaves every file as it was (the OS lock dies
 //! with the process).
 
+use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,21 @@ pub struct Deadline {
 struct Watches {
     next: u64,
     active: Vec<Watch>,
+}
+
+/// Writes a limit's error in the command's format (`--format json`), given
+/// the error and writers to duplicates of stdout and stderr.
+pub type Reporter = Box<dyn Fn(&Error, &mut dyn Write, &mut dyn Write) + Send>;
+
+fn reporter() -> &'static Mutex<Option<Reporter>> {
+    static REPORTER: OnceLock<Mutex<Option<Reporter>>> = OnceLock::new();
+    REPORTER.get_or_init(|| Mutex::new(None))
+}
+
+/// From now on, a limit's error is written by `report` rather than as text
+/// on stderr.
+pub fn report_with(report: Reporter) {
+    *reporter().lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
 }
 
 fn watches() -> &'static Mutex<Watches> {
@@ -125,7 +141,7 @@ fn poll() {
             })
         };
         if let Some(error) = error {
-            print(&error);
+            report(&error);
             std::process::exit(i32::from(error.exit_code()));
         }
     }
@@ -139,12 +155,24 @@ fn resident_mb() -> Option<u64> {
     Some(kb / 1024)
 }
 
-/// Prints the error on stderr, whose lock the command's thread holds for
-/// the whole command: through a duplicate of its file descriptor.
-fn print(error: &Error) {
-    use std::io::Write as _;
+/// Reports the error through the command's reporter, or as text on
+/// stderr. The command's thread holds the locks of stdout and stderr for
+/// the whole command: both are written through duplicates of their file
+/// descriptors.
+fn report(error: &Error) {
     use std::os::fd::AsFd as _;
-    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-        let _ = write!(std::fs::File::from(fd), "{}", error.render_text());
+    let duplicate = |fd: std::os::fd::BorrowedFd<'_>| -> Box<dyn Write> {
+        match fd.try_clone_to_owned() {
+            Ok(fd) => Box::new(std::fs::File::from(fd)),
+            Err(_) => Box::new(std::io::sink()),
+        }
+    };
+    let mut err = duplicate(std::io::stderr().as_fd());
+    let reporter = reporter().lock().unwrap_or_else(|e| e.into_inner());
+    match &*reporter {
+        Some(report) => report(error, &mut duplicate(std::io::stdout().as_fd()), &mut err),
+        None => {
+            let _ = write!(err, "{}", error.render_text());
+        }
     }
 }

@@ -24,6 +24,16 @@ pub fn sync(options: &SyncOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut report = Report::new(options.format, options.verbosity, out, err)
         .with_workspace(options.workspace.as_deref());
     let mode = options.mode;
+    if options.format != super::Format::Text {
+        // A limit past which the watchdog ends the process: in this format.
+        let (format, verbosity) = (options.format, options.verbosity);
+        let workspace = options.workspace.clone();
+        crate::watchdog::report_with(Box::new(move |e, out, err| {
+            Report::new(format, verbosity, out, err)
+                .with_workspace(workspace.as_deref())
+                .sync_failed(mode, e, None);
+        }));
+    }
     // Held until the sync returns, planning included.
     let access = match mode.writes() {
         true => Access::Exclusive,
