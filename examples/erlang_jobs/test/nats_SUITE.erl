@@ -760,7 +760,9 @@ js_ack(Config) ->
     ok = stream(C, <<"ACK">>, [<<"ack.>">>]),
     ok = consumer(C, <<"ACK">>, <<"W">>, #{}),
     publish_n(C, <<"ack.a">>, 2),
-    {ok, [M1, M2]} = nats_js:fetch(C, <<"ACK">>, <<"W">>, 2, #{}),
+    %% a long poll: a consumer learns of new messages asynchronously, so a
+    %% no_wait pull just after the publish can find none (seen under load)
+    {ok, [M1, M2]} = nats_js:fetch(C, <<"ACK">>, <<"W">>, 2, #{expires_ms => ?WAIT_MS}),
     ?assertEqual(2, stream_msgs(C, <<"ACK">>)),
     ok = nats_js:ack(C, M1),
     %% double ack: confirmed by the server, so it is gone from the workqueue now
@@ -774,7 +776,7 @@ js_nak(Config) ->
     ok = stream(C, <<"NAK">>, [<<"nak.>">>]),
     ok = consumer(C, <<"NAK">>, <<"W">>, #{}),
     publish_n(C, <<"nak.a">>, 1),
-    {ok, [#{delivered := 1, stream_seq := 1} = M]} = nats_js:fetch(C, <<"NAK">>, <<"W">>, 1, #{}),
+    {ok, [#{delivered := 1, stream_seq := 1} = M]} = nats_js:fetch(C, <<"NAK">>, <<"W">>, 1, #{expires_ms => ?WAIT_MS}),
     ok = nats_js:nak(C, M),
     {ok, [#{delivered := 2, stream_seq := 1} = M2]} =
         wait_fetch(C, <<"NAK">>, <<"W">>),
@@ -786,7 +788,7 @@ js_nak_delay(Config) ->
     ok = stream(C, <<"NAKD">>, [<<"nakd.>">>]),
     ok = consumer(C, <<"NAKD">>, <<"W">>, #{}),
     publish_n(C, <<"nakd.a">>, 1),
-    {ok, [M]} = nats_js:fetch(C, <<"NAKD">>, <<"W">>, 1, #{}),
+    {ok, [M]} = nats_js:fetch(C, <<"NAKD">>, <<"W">>, 1, #{expires_ms => ?WAIT_MS}),
     Delay = 1500,
     T0 = erlang:monotonic_time(millisecond),
     ok = nats_js:nak(C, M, Delay),
@@ -800,7 +802,7 @@ js_term(Config) ->
     ok = stream(C, <<"TERM">>, [<<"term.>">>]),
     ok = consumer(C, <<"TERM">>, <<"W">>, #{ack_wait => 60000}),
     publish_n(C, <<"term.a">>, 1),
-    {ok, [M]} = nats_js:fetch(C, <<"TERM">>, <<"W">>, 1, #{}),
+    {ok, [M]} = nats_js:fetch(C, <<"TERM">>, <<"W">>, 1, #{expires_ms => ?WAIT_MS}),
     ?assertMatch({ok, #{<<"num_ack_pending">> := 1}}, nats_js:consumer_info(C, <<"TERM">>, <<"W">>)),
     ok = nats_js:term(C, M),
     %% no longer pending (without term it would stay pending for 60 s) and
@@ -818,7 +820,7 @@ js_in_progress(Config) ->
     AckWait = 2000,
     ok = consumer(C, <<"WPI">>, <<"W">>, #{ack_wait => AckWait}),
     publish_n(C, <<"wpi.a">>, 1),
-    {ok, [M]} = nats_js:fetch(C, <<"WPI">>, <<"W">>, 1, #{}),
+    {ok, [M]} = nats_js:fetch(C, <<"WPI">>, <<"W">>, 1, #{expires_ms => ?WAIT_MS}),
     T0 = erlang:monotonic_time(millisecond),
     %% keep reporting progress for well over one ack_wait
     keep_in_progress(C, M, T0 + 2 * AckWait),
