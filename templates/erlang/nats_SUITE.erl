@@ -712,6 +712,9 @@ js_fetch_no_wait(Config) ->
     Long = #{timeout_ms => 600000},
     ?assertEqual({ok, []}, nats_js:fetch(C, <<"FNW">>, <<"W">>, 5, Long)),
     publish_n(C, <<"fnw.a">>, 3),
+    %% a consumer learns of new messages asynchronously: wait until it
+    %% counts them, or a no_wait pull may see fewer (seen under load)
+    wait_pending(C, <<"FNW">>, <<"W">>, 3),
     {ok, Three} = nats_js:fetch(C, <<"FNW">>, <<"W">>, 5, Long),
     ?assertEqual([<<"1">>, <<"2">>, <<"3">>], [P || #{payload := P} <- Three]),
     ?assertMatch([#{stream := <<"FNW">>, consumer := <<"W">>, stream_seq := 1, consumer_seq := 1,
@@ -719,6 +722,7 @@ js_fetch_no_wait(Config) ->
                   #{stream_seq := 2, pending := 1},
                   #{stream_seq := 3, pending := 0}], Three),
     publish_n(C, <<"fnw.b">>, 7),
+    wait_pending(C, <<"FNW">>, <<"W">>, 7),
     {ok, Five} = nats_js:fetch(C, <<"FNW">>, <<"W">>, 5, Long),
     ?assertEqual(5, length(Five)),
     ?assertMatch([#{stream_seq := 4, pending := 6} | _], Five),
@@ -1064,6 +1068,13 @@ stream_msgs(C, Stream) ->
     N.
 
 %% Poll (no_wait) until the consumer hands out something.
+%% Waits until the consumer counts N messages not yet delivered.
+wait_pending(C, Stream, Consumer, N) ->
+    wait_until(fun() ->
+                       {ok, Info} = nats_js:consumer_info(C, Stream, Consumer),
+                       maps:get(<<"num_pending">>, Info) =:= N
+               end).
+
 wait_fetch(C, Stream, Consumer) ->
     Self = self(),
     wait_until(fun() ->
