@@ -60,9 +60,8 @@ pub fn eject_files(manifest_path: &Path, name: &str, files: &[String]) -> Result
                 "this file already exists; ggen eject does not overwrite files",
             ));
         }
-        out.push((local, text.as_bytes().to_vec()));
+        out.push((local, text.as_bytes().to_vec(), false));
     }
-    let out: Vec<(String, Vec<u8>, bool)> = out.into_iter().map(|(p, b)| (p, b, false)).collect();
     crate::write::apply_files(&manifest.root, Writer::Eject, &out)?;
     Ok(out.into_iter().map(|(p, _, _)| p).collect())
 }
@@ -115,7 +114,7 @@ pub fn eject(manifest_path: &Path, name: &str) -> Result<Ejected> {
             }
             _ => builtin_text.as_bytes().to_vec(),
         };
-        files.push((crate::paths::join(&folder, &rel), text));
+        files.push((crate::paths::join(&folder, &rel), text, false));
     }
     let new_manifest = with_path(&manifest.text, target.span.end, &folder).ok_or_else(|| {
         Error::at(
@@ -130,15 +129,12 @@ pub fn eject(manifest_path: &Path, name: &str) -> Result<Ejected> {
         || "ggen.toml".to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let mut changes: Vec<(String, Vec<u8>, bool)> = files
-        .iter()
-        .map(|(p, b)| (p.clone(), b.clone(), false))
-        .collect();
-    changes.push((manifest_name, new_manifest.into_bytes(), true));
-    crate::write::apply_files(&manifest.root, Writer::Eject, &changes)?;
+    let copied: Vec<String> = files.iter().map(|(p, _, _)| p.clone()).collect();
+    files.push((manifest_name, new_manifest.into_bytes(), true));
+    crate::write::apply_files(&manifest.root, Writer::Eject, &files)?;
     Ok(Ejected {
         folder: display_path(&manifest.resolve(&folder)),
-        files: files.into_iter().map(|(p, _)| p).collect(),
+        files: copied,
         overrides: taken,
     })
 }

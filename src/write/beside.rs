@@ -4,7 +4,6 @@
 //! eject`, in a project with its lock and `.ggen/`, use the journal
 //! instead ([`super::journal`]).
 
-use super::existing_mode;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,25 +24,18 @@ struct Staging {
 }
 
 impl Staging {
-    /// Writes `content` to a temporary file beside `target`. A file that
-    /// `replaces` an existing one keeps that file's permissions.
-    fn stage(&mut self, target: &Path, content: &[u8], replaces: bool) -> Result<()> {
+    /// Writes `content` to a new temporary file beside `target` (mode 0644
+    /// less the umask).
+    fn stage(&mut self, target: &Path, content: &[u8]) -> Result<()> {
         let dir = target.parent().unwrap_or(Path::new("."));
         self.create_dirs(dir)?;
-        let mode = if replaces {
-            existing_mode(target)
-        } else {
-            None
-        };
         let mut builder = tempfile::Builder::new();
         builder.prefix(ggen_dir::TEMP_PREFIX);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            builder.permissions(fs::Permissions::from_mode(mode.unwrap_or(0o644)));
+            builder.permissions(fs::Permissions::from_mode(0o644));
         }
-        #[cfg(not(unix))]
-        let _ = mode;
         let mut temp = builder
             .tempfile_in(dir)
             .map_err(|e| Error::io(ErrorKind::Write, target, "write it", &e))?;
@@ -101,7 +93,7 @@ fn persist(temp: tempfile::TempPath, target: &Path) -> Result<()> {
 pub fn create_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let mut staged = Staging::default();
     for (rel, bytes) in files {
-        staged.stage(&root.join(rel), bytes, false)?;
+        staged.stage(&root.join(rel), bytes)?;
     }
     staged.created_dirs.clear();
     for (temp, target) in std::mem::take(&mut staged.files) {

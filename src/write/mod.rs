@@ -60,18 +60,18 @@ pub fn apply_files(
 /// Writes the journal of staged files, does its renames, and finishes it;
 /// undoes what was done when a step fails.
 fn commit(root: &std::path::Path, mut journal: journal::Journal) -> Result<()> {
-    let root = root.to_path_buf();
-    if let Err(e) = journal.write(&root) {
+    if let Err(e) = journal.write(root) {
         let _ = fs::remove_dir_all(root.join(ggen_dir::STAGING));
         let _ = fs::remove_file(root.join(ggen_dir::JOURNAL));
         return Err(e);
     }
-    match journal.forward(&root) {
-        Ok(()) => journal.finish(&root),
-        Err(e) => match journal::undo(&root, &mut journal) {
+    match journal.forward(root) {
+        Ok(()) => journal.finish(root),
+        Err(e) => match journal::undo(root, &mut journal) {
             Ok(()) => Err(e),
             Err(undo) => Err(undo.with_help(format!(
-                "the sync stopped ({}) and could not be undone; the next ggen command in this project finishes or undoes it from {}",
+                "{} stopped ({}) and could not be undone; the next ggen command in this project finishes or undoes it from {}",
+                journal.writer.name(),
                 e.diagnostics.first().map_or("", |d| d.message.as_str()),
                 ggen_dir::JOURNAL
             ))),
@@ -156,19 +156,4 @@ fn check_unchanged_since_plan(manifest: &Manifest, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The permission bits of the file at `path`, kept when it is replaced;
-/// `None` when it does not exist (or off Unix).
-#[cfg(unix)]
-fn existing_mode(path: &std::path::Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn existing_mode(_: &std::path::Path) -> Option<u32> {
-    None
 }

@@ -2,7 +2,6 @@
 //! flushed to disk, and the [`Journal`] of the renames that put them in
 //! place. Nothing outside `.ggen/` changes here.
 
-use super::existing_mode;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write as _;
@@ -203,4 +202,19 @@ fn device(path: &Path) -> std::io::Result<Option<u64>> {
 #[cfg(not(unix))]
 fn device(_: &Path) -> std::io::Result<Option<u64>> {
     Ok(None)
+}
+
+/// The permission bits of the file at `path`, kept when it is replaced;
+/// `None` when it does not exist (or off Unix).
+#[cfg(unix)]
+fn existing_mode(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_: &std::path::Path) -> Option<u32> {
+    None
 }
