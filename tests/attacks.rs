@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{CASES, binary, copy_dir, tree};
+use crate::util::{CASES, binary, case_project, tree};
 
 /// Peak resident memory an attack may reach.
 const PEAK_MB: u64 = 2048;
@@ -46,10 +46,8 @@ fn project(case: &str, into: &Path) {
     let dir = Path::new(CASES).join(case);
     let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
     let case_toml: toml::Table = toml::from_str(&text).unwrap();
-    if let Some(base) = case_toml.get("base").and_then(|b| b.as_str()) {
-        copy_dir(&Path::new(CASES).join("_bases").join(base), into);
-    }
-    copy_dir(&dir.join("project"), into);
+    let base = case_toml.get("base").and_then(|b| b.as_str());
+    case_project(base, &dir, into);
     let manifest = into.join("ggen.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let cut = text

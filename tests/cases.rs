@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 
-use crate::util::{CASES, binary, copy_dir, tree};
+use crate::util::{CASES, binary, case_project, copy_dir, tree};
 
 /// A case's `case.toml`.
 #[derive(Deserialize, Default)]
@@ -117,17 +117,7 @@ fn run(dir: &Path) -> Result<Golden, String> {
         .unwrap();
     let (project, outside) = (root.path().join("project"), root.path().join("outside"));
     std::fs::create_dir_all(&outside).unwrap();
-    for from in case
-        .base
-        .iter()
-        .map(|b| Path::new(CASES).join("_bases").join(b))
-    {
-        copy_dir(&from, &project);
-    }
-    if dir.join("project").is_dir() {
-        copy_dir(&dir.join("project"), &project);
-    }
-    std::fs::create_dir_all(&project).unwrap();
+    case_project(case.base.as_deref(), dir, &project);
     let tmp = vec![root.path().canonicalize().unwrap(), root.path().into()];
     let mut redact = Redact { tmp, pid: None };
     let mut actual = Golden::new();

@@ -112,6 +112,18 @@ impl Project {
 /// The golden case folders (tests/cases/README.md).
 pub const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
 
+/// Lays out case `dir`'s project in `into`: its base from `_bases/` (if
+/// any), then the case's own `project/` files over it.
+pub fn case_project(base: Option<&str>, dir: &Path, into: &Path) {
+    if let Some(base) = base {
+        copy_dir(&Path::new(CASES).join("_bases").join(base), into);
+    }
+    if dir.join("project").is_dir() {
+        copy_dir(&dir.join("project"), into);
+    }
+    std::fs::create_dir_all(into).unwrap();
+}
+
 /// Every file below `root` (none if it does not exist), with bytes and
 /// mtime; symbolic links are not followed. The fast path's machine-local
 /// `.ggen/cache.json` is left out (tests/fast_path.rs reads it itself), and
