@@ -111,6 +111,9 @@ fn a_short_slice_of_every_kind_runs_clean() {
     }
 }
 
+/// How long a reproducer may run before the test calls it a hang.
+const HANG_SECONDS: u64 = 300;
+
 /// Every saved finding of tests/fuzz/known/ (stack overflows the fuzzer
 /// found before the depth limits of `[limits]`, queries that hung before
 /// `query_seconds`) now ends as a clean error.
@@ -131,13 +134,29 @@ fn known_reproducers_end_cleanly() {
             Some("rq") => "query",
             _ => "turtle",
         };
-        let out = Command::new(env!("CARGO_BIN_EXE_ggen-fuzz"))
+        // A reproducer that hangs again must fail the test, not hang it.
+        let scratch = tempfile::tempdir().unwrap();
+        let stderr_path = scratch.path().join("stderr");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ggen-fuzz"))
             .args(["--run", kind])
             .arg(&file)
-            .output()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let clean = matches!(out.status.code(), Some(2..=7)) && !stderr.trim().is_empty();
-        assert!(clean, "{}: {:?}\n{stderr}", file.display(), out.status);
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(HANG_SECONDS) {
+                let _ = child.kill();
+                panic!("{}: still running after {HANG_SECONDS} s", file.display());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let clean = matches!(status.code(), Some(2..=7)) && !stderr.trim().is_empty();
+        assert!(clean, "{}: {status:?}\n{stderr}", file.display());
     }
 }
